@@ -1,0 +1,55 @@
+# dealerbot — the two commands a newcomer needs are `make run` and `make test`.
+# Both set up what they need first: .venv (Python >= 3.11, the app) and .venv-rasa (Python 3.10,
+# Rasa 3.6, the NLU server). Setup is idempotent: a stamp per environment records the last install,
+# and only a changed pyproject.toml or nlu/requirements-rasa.txt installs again.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PYTHON310 ?=
+VENV := .venv
+RASA_VENV := .venv-rasa
+APP_STAMP := $(VENV)/.installed
+RASA_STAMP := $(RASA_VENV)/.installed
+DEALERBOT := $(VENV)/bin/dealerbot
+DEMO_PHONE ?= +971501234567
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test bench clean
+
+help:
+	@echo "make run    set up, prepare the database with demo data, start the assistant"
+	@echo "make test   set up and run the whole test suite (SQLite and PostgreSQL)"
+	@echo "make bench  run the benchmarks and print their figures"
+
+setup: $(APP_STAMP) $(RASA_STAMP)
+
+$(APP_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "$(PYTHON) is Python %d.%d; dealerbot needs Python >= 3.11 (make PYTHON=/path/to/python3.11)" % sys.version_info[:2])'
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade 'pip>=24'
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(RASA_STAMP): nlu/requirements-rasa.txt scripts/find-python310
+	@py310=$$(PYTHON310='$(PYTHON310)' scripts/find-python310); \
+	  test -x $(RASA_VENV)/bin/python || "$$py310" -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade 'pip>=24'
+	$(RASA_VENV)/bin/python -m pip install --quiet -r nlu/requirements-rasa.txt
+	@touch $@
+
+run: setup
+	$(DEALERBOT) db upgrade
+	$(DEALERBOT) db seed-demo --if-empty
+	$(DEALERBOT) chat --phone '$(DEMO_PHONE)'
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(VENV)/bin/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) var/ .pytest_cache

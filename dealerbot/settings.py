@@ -1,0 +1,84 @@
+"""Typed settings, read once from the environment and an optional `.env` file.
+
+The names are the contract of DESIGN.md; every setting has a default that works on a developer machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "dealerbot.sqlite3"
+
+# Values that mean "somebody copied the example file and did not fill it in".
+_PLACEHOLDERS = {"changeme", "change-me", "xxx", "your-token-here", "todo"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        description="SQLAlchemy URL of the service database.",
+    )
+    rasa_url: str = Field(default="http://127.0.0.1:5005", description="Base URL of the Rasa server.")
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str | None = None
+    public_base_url: str | None = None
+    dealerbot_tz: str = Field(default="Asia/Dubai", description="Time zone of the dealership.")
+    log_level: str = Field(default="INFO", description="Minimum level of log records.")
+    log_format: str = Field(default="auto", description="auto | json | console")
+
+    @field_validator(
+        "telegram_bot_token", "telegram_webhook_secret", "twilio_auth_token", mode="after"
+    )
+    @classmethod
+    def _no_placeholder_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value().strip()
+        if not raw:
+            return None
+        if raw.lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder; set the real secret or leave it unset")
+        return value
+
+    @field_validator("dealerbot_tz")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"auto", "json", "console"}:
+            raise ValueError("must be auto, json or console")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.dealerbot_tz)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; a bad value stops the program with the setting's name in the message."""
+    return Settings(**overrides)  # type: ignore[arg-type]
