@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from db.bulk import insert_rows
 from db.models import Customer, MileageReading, ServiceRecord, Vehicle
 from db.validation import (
     InvalidValue,
@@ -238,8 +239,7 @@ def _import_customers(
         else:
             result.unchanged += 1
     progress("writing", 0, len(inserts) + len(updates))
-    if inserts:
-        session.execute(insert(Customer), inserts)
+    insert_rows(session.connection(), Customer.__table__, inserts)
     if updates:
         session.execute(update(Customer), updates)
     result.inserted, result.updated = len(inserts), len(updates)
@@ -261,7 +261,8 @@ class _VehicleRow:
     mileage_km: int | None
 
 
-def _vehicle_parser(today: date) -> Callable[[dict[str, str]], _VehicleRow]:
+def _vehicle_parser(today: date, known_phones: Container[str]) -> Callable[[dict[str, str]], _VehicleRow]:
+    """Row parser; phones already in E.164 that belong to a customer need no parsing (the common case)."""
     max_year = today.year + 1
 
     def parse(values: dict[str, str]) -> _VehicleRow:
@@ -274,7 +275,8 @@ def _vehicle_parser(today: date) -> Callable[[dict[str, str]], _VehicleRow]:
         purchase = parse_date(raw_date) if raw_date else None
         if purchase is not None and purchase > today:
             raise InvalidValue(f"purchase_date {raw_date} is in the future")
-        owner = normalise_phone(values["owner_phone"])
+        raw_owner = values["owner_phone"].strip()
+        owner = raw_owner if raw_owner in known_phones else normalise_phone(raw_owner)
         raw_km = _optional(values, "mileage_km")
         km = parse_int(raw_km, "mileage_km", 0, MAX_MILEAGE_KM) if raw_km else None
         assert make is not None and model is not None
@@ -286,7 +288,8 @@ def _vehicle_parser(today: date) -> Callable[[dict[str, str]], _VehicleRow]:
 def _import_vehicles(
     session: Session, path: Path, now: datetime, today: date, result: ImportResult, progress: Progress
 ) -> None:
-    parsed = _parse_rows(path, "vehicles", result, progress, _vehicle_parser(today))
+    customer_ids = {phone: cid for phone, cid in session.execute(select(Customer.phone, Customer.id))}
+    parsed = _parse_rows(path, "vehicles", result, progress, _vehicle_parser(today, customer_ids))
     by_vin: dict[str, tuple[int, _VehicleRow]] = {}
     for line, row in parsed:
         seen = by_vin.get(row.vin)
@@ -299,7 +302,6 @@ def _import_vehicles(
         elif seen[1] != row:
             result.errors.append(RowError(line, f"duplicate VIN {row.vin} with other details than line {seen[0]}"))
 
-    customer_ids = dict(session.execute(select(Customer.phone, Customer.id)).tuples())
     existing = {
         vin: (vid, cid, (plate, make, model, year, purchase))
         for vid, vin, cid, plate, make, model, year, purchase in session.execute(
@@ -315,13 +317,14 @@ def _import_vehicles(
             )
         )
     }
-    latest_km = dict(
-        session.execute(
+    latest_km = {
+        vid: km
+        for vid, km in session.execute(
             select(MileageReading.vehicle_id, func.max(MileageReading.reading_km)).group_by(
                 MileageReading.vehicle_id
             )
-        ).tuples()
-    )
+        )
+    }
     for line, row in by_vin.values():
         owner_id = customer_ids.get(row.owner_phone)
         if owner_id is None:
@@ -393,18 +396,14 @@ def _import_vehicles(
     total = len(inserts) + len(updates)
     progress("writing", 0, total)
     if inserts:
-        returned = session.execute(
-            insert(Vehicle).returning(Vehicle.id, Vehicle.vin, sort_by_parameter_order=True), inserts
-        )
-        for vehicle_id, vin in returned.tuples():
-            km = insert_km.get(vin)
-            if km is not None:
-                readings.append(_reading(vehicle_id, km, now))
+        connection = session.connection()
+        insert_rows(connection, Vehicle.__table__, inserts)
+        new_ids = {vin: vid for vid, vin in connection.execute(select(Vehicle.id, Vehicle.vin))}
+        readings.extend(_reading(new_ids[vin], km, now) for vin, km in insert_km.items())
     progress("writing", len(inserts), total)
     if updates:
         session.execute(update(Vehicle), updates)
-    if readings:
-        session.execute(insert(MileageReading), readings)
+    insert_rows(session.connection(), MileageReading.__table__, readings)
     result.inserted = len(inserts)
     result.readings_added = len(readings)
     progress("writing", total, total)
@@ -457,7 +456,7 @@ def _import_service_records(
             result.errors.append(
                 RowError(line, f"duplicate record (same VIN, date and work as line {seen[0]}) with other mileage or cost")
             )
-    vehicle_ids = dict(session.execute(select(Vehicle.vin, Vehicle.id)).tuples())
+    vehicle_ids = {vin: vid for vin, vid in session.execute(select(Vehicle.vin, Vehicle.id))}
     for line, row in by_key.values():
         if row.vin not in vehicle_ids:
             result.errors.append(RowError(line, f"unknown VIN {row.vin}; import the vehicles first"))
@@ -500,8 +499,7 @@ def _import_service_records(
         else:
             result.unchanged += 1
     progress("writing", 0, len(inserts) + len(updates))
-    if inserts:
-        session.execute(insert(ServiceRecord), inserts)
+    insert_rows(session.connection(), ServiceRecord.__table__, inserts)
     if updates:
         session.execute(update(ServiceRecord), updates)
     result.inserted, result.updated = len(inserts), len(updates)

@@ -1,0 +1,1 @@
+"""Benchmarks of dealerbot, run by `make bench`; each prints its figures."""

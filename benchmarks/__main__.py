@@ -1,0 +1,25 @@
+"""`make bench`: run every benchmark and print its figures."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from benchmarks import bench_import
+
+
+def main() -> int:
+    print(f"machine: {platform.node()} · {platform.processor() or platform.machine()} · "
+          f"{_cpu_count()} cores · Python {platform.python_version()}")
+    bench_import.main(sys.argv[1:])
+    return 0
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
