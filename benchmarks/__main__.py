@@ -5,13 +5,17 @@ from __future__ import annotations
 import platform
 import sys
 
-from benchmarks import bench_import
+from benchmarks import bench_import, bench_nlu
 
 
 def main() -> int:
     print(f"machine: {platform.node()} · {platform.processor() or platform.machine()} · "
           f"{_cpu_count()} cores · Python {platform.python_version()}")
-    bench_import.main(sys.argv[1:])
+    only = {a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--only=")}
+    if not only or "import" in only:
+        bench_import.main(sys.argv[1:])
+    if not only or "nlu" in only:
+        bench_nlu.main(sys.argv[1:])
     return 0
 
 

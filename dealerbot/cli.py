@@ -25,6 +25,22 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--phone", required=True, help="the customer's phone number (E.164, e.g. +971501234567)")
     chat.add_argument("--json", action="store_true", help="print each reply as one JSON object per line")
 
+    nlu = commands.add_parser("nlu", help="the Rasa NLU model and server")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True, metavar="NLU_COMMAND")
+    train = nlu_commands.add_parser("train", help="train the model unless config.yml and nlu/data are unchanged")
+    train.add_argument("--force", action="store_true", help="train even if an up-to-date model exists")
+    serve = nlu_commands.add_parser("serve", help="start the Rasa server on RASA_URL's port (training if needed)")
+    serve.add_argument("--detach", action="store_true", help="return once it answers; `nlu stop` stops it")
+    nlu_commands.add_parser("stop", help="stop a server started with `nlu serve --detach`")
+    parse = nlu_commands.add_parser("parse", help="print intent, confidence and entities of a message")
+    parse.add_argument("text")
+    evaluate = nlu_commands.add_parser("eval", help="score the served model on a Rasa NLU file, or cross-validate")
+    evaluate.add_argument("file", type=Path, nargs="?", help="a Rasa-format NLU YAML file with labelled examples")
+    evaluate.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation over the training data")
+    evaluate.add_argument("--config", type=Path, help="pipeline to cross-validate (default: config.yml)")
+    evaluate.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    evaluate.add_argument("--errors", action="store_true", help="also list every misclassified example")
+
     db = commands.add_parser("db", help="the service database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     upgrade = db_commands.add_parser("upgrade", help="apply the database migrations")
@@ -59,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_chat(app, phone, args.json)
         if args.command == "db":
             return _db(app, args)
+        if args.command == "nlu":
+            return _nlu(app, args)
     finally:
         app.close()
     return 2
@@ -88,6 +106,69 @@ def _db(app: App, args: argparse.Namespace) -> int:
     if args.db_command == "import":
         return _import(app, args.kind, args.file)
     return 2
+
+
+def _nlu(app: App, args: argparse.Namespace) -> int:
+    from nlu import commands
+    from nlu.rasa import RasaProject
+
+    project = RasaProject()
+    url = app.settings.rasa_url
+    try:
+        if args.nlu_command == "train":
+            result = commands.train(project, force=args.force)
+            state = f"trained in {result.seconds:.1f} s" if result.trained else "up to date, not retrained"
+            print(f"{result.model.relative_to(project.root)}: {state}")
+            return 0
+        if args.nlu_command == "serve":
+            served = commands.serve(project, url, detach=args.detach)
+            if not served.started:
+                print(f"Rasa server already answers at {url} with {served.model.name}")
+            elif args.detach:
+                print(f"Rasa server ready at {url} in {served.seconds:.1f} s (pid {served.pid}, log var/rasa.log)")
+            return 0
+        if args.nlu_command == "stop":
+            print("Rasa server stopped" if commands.stop(project) else "no Rasa server started by `nlu serve --detach` runs")
+            return 0
+        if args.nlu_command == "parse":
+            print(commands.render_parse(commands.parse_one(url, args.text)))
+            return 0
+        if args.nlu_command == "eval":
+            return _nlu_eval(project, url, args)
+    except (RuntimeError, TimeoutError, ValueError, OSError) as exc:
+        print(f"dealerbot: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _nlu_eval(project: object, url: str, args: argparse.Namespace) -> int:
+    from nlu import commands
+    from nlu.evaluation import render
+
+    if args.cv:
+        cv = commands.cross_validate(project, args.cv, config=args.config)  # type: ignore[arg-type]
+        report = cv.report
+        title = f"{args.cv}-fold cross-validation of {(args.config or 'config.yml')}"
+    elif args.file:
+        if args.config:
+            print("dealerbot: --config applies to --cv only", file=sys.stderr)
+            return 2
+        report = commands.evaluate_file(url, args.file)
+        title = f"{args.file} against the model served at {url}"
+    else:
+        print("dealerbot: give a FILE to evaluate, or --cv K", file=sys.stderr)
+        return 2
+    if args.json:
+        import json as _json
+
+        print(_json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        print(render(report, title))
+    if args.errors:
+        print("\nmisclassified:")
+        for example, predicted, confidence in report.errors:
+            print(f"  [{example.intent} -> {predicted} {confidence:.2f}] {example.text}")
+    return 0
 
 
 def _import(app: App, kind: str, path: Path) -> int:

@@ -121,3 +121,23 @@ def empty_db_url(backend: str, databases: DatabaseFactory) -> str:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(TEST_NOW)
+
+
+@pytest.fixture(scope="session")
+def rasa_server() -> Iterator[str]:
+    """The real Rasa server with the current model (trained first if config or data changed)."""
+    from nlu import rasa
+    from nlu.commands import free_port
+
+    project = rasa.RasaProject()
+    model = rasa.train(project).model
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_file = project.var_dir / f"rasa-test-{port}.log"
+    process = rasa.start_server(project, model, "127.0.0.1", port, log_file)
+    try:
+        rasa.wait_until_ready(url, process, log_file=log_file)
+        yield url
+    finally:
+        rasa.stop_process(process.pid)
+        log_file.unlink(missing_ok=True)

@@ -1,0 +1,126 @@
+"""NLU figures: training time, server start time and memory, /model/parse latency, cross-validated F1.
+
+Latency is measured over 1,000 varied messages (training examples in both languages, with typos,
+case changes and extra words mixed in, deterministic), sequentially and with 8 requests in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from nlu import rasa
+from nlu.commands import cross_validate, free_port
+from nlu.trainingdata import load
+
+EXTRA_WORDS = ["please", "pls", "thanks", "asap", "لو سمحت", "بسرعة", "habibi", "bro", "today", "الحين"]
+
+
+def messages(count: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    texts = [e.text for e in load(rasa.RasaProject().data_dir).examples]
+    out = []
+    for _ in range(count):
+        text = rng.choice(texts)
+        roll = rng.random()
+        if roll < 0.25 and len(text) > 4:
+            i = rng.randrange(1, len(text) - 1)
+            text = text[:i] + text[i + 1 :]  # a dropped letter
+        elif roll < 0.5:
+            text = f"{text} {rng.choice(EXTRA_WORDS)}"
+        elif roll < 0.6:
+            text = text.upper()
+        out.append(text)
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+async def _latencies(url: str, texts: list[str], concurrency: int) -> tuple[list[float], float]:
+    semaphore = asyncio.Semaphore(concurrency)
+    timings: list[float] = []
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+
+        async def one(text: str) -> None:
+            async with semaphore:
+                t0 = time.perf_counter()
+                response = await client.post("/model/parse", json={"text": text})
+                response.raise_for_status()
+                timings.append((time.perf_counter() - t0) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(t) for t in texts))
+        return timings, time.perf_counter() - started
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="bench_nlu")
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--cv", type=int, default=5, help="folds for cross-validation (0 skips it)")
+    parser.add_argument("--compare", type=Path, nargs="*", default=sorted(Path("nlu/pipelines").glob("*.yml")),
+                        help="other pipelines to cross-validate beside config.yml")
+    args, _ = parser.parse_known_args(argv)
+    project = rasa.RasaProject()
+    print("nlu:")
+    with tempfile.TemporaryDirectory(prefix="dealerbot-bench-") as tmp:
+        trained = rasa.train(project, force=True, out=Path(tmp), name="bench")
+        print(f"  training (config.yml, {len(load(project.data_dir).examples):,} examples): {trained.seconds:.1f} s")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        t0 = time.perf_counter()
+        process = rasa.start_server(project, trained.model, "127.0.0.1", port, Path(tmp) / "rasa.log")
+        try:
+            rasa.wait_until_ready(url, process, log_file=Path(tmp) / "rasa.log")
+            print(f"  server start until the first parse answers: {time.perf_counter() - t0:.1f} s")
+            print(f"  server memory after start: {rss_mb(process.pid):,.0f} MB RSS")
+            texts = messages(args.messages)
+            asyncio.run(_latencies(url, texts[:50], 1))  # warm-up
+            for concurrency in (1, 8):
+                timings, elapsed = asyncio.run(_latencies(url, texts, concurrency))
+                print(
+                    f"  /model/parse, {len(texts):,} messages, concurrency {concurrency}: "
+                    f"p50 {percentile(timings, 50):.1f} ms, p99 {percentile(timings, 99):.1f} ms, "
+                    f"mean {statistics.mean(timings):.1f} ms, {len(texts) / elapsed:,.0f} messages/s"
+                )
+            print(f"  server memory after the load: {rss_mb(process.pid):,.0f} MB RSS")
+        finally:
+            rasa.stop_process(process.pid)
+    if args.cv:
+        for config in [None, *args.compare]:
+            label = str(config or "config.yml")
+            cv = cross_validate(project, args.cv, config=config, progress=False)
+            r = cv.report
+            print(
+                f"  {args.cv}-fold cross-validation of {label}: macro F1 {r.macro_f1:.3f} "
+                f"(Latin script {r.macro_f1_by_script.get('latin', 0):.3f}, "
+                f"Arabic script {r.macro_f1_by_script.get('arabic', 0):.3f}), accuracy {r.accuracy:.3f}, "
+                f"entity F1 {r.entity_f1:.3f}, training {statistics.mean(cv.train_seconds):.0f} s per fold"
+            )

@@ -1,0 +1,227 @@
+"""Running Rasa 3.6 from its own environment (.venv-rasa): training, serving, waiting until it answers.
+
+The app never imports `rasa`; it runs the `rasa` command of `.venv-rasa` and talks to it over HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from dealerbot.logging import get_logger
+from dealerbot.settings import PROJECT_ROOT
+
+log = get_logger("nlu.rasa")
+
+
+@dataclass(frozen=True)
+class RasaProject:
+    root: Path = PROJECT_ROOT
+
+    @property
+    def venv(self) -> Path:
+        return self.root / ".venv-rasa"
+
+    @property
+    def rasa(self) -> Path:
+        return self.venv / "bin" / "rasa"
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yml"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "nlu" / "data"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / "var"
+
+    def data_files(self) -> list[Path]:
+        return sorted(self.data_dir.glob("*.yml"))
+
+    def content_hash(self) -> str:
+        """Hash of what a model is made of: the pipeline, the training data, the Rasa environment."""
+        digest = hashlib.sha256()
+        lock = self.root / "nlu" / "requirements-rasa.txt"
+        for path in [self.config, lock, *self.data_files()]:
+            digest.update(path.relative_to(self.root).as_posix().encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+        return digest.hexdigest()[:16]
+
+    def model_path(self) -> Path:
+        return self.models_dir / f"nlu-{self.content_hash()}.tar.gz"
+
+
+def rasa_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONWARNINGS="ignore",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+def _require_rasa(project: RasaProject) -> None:
+    if not project.rasa.exists():
+        raise SystemExit(f"{project.rasa} is missing; run `make setup` (it creates .venv-rasa with Rasa 3.6)")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: Path
+    trained: bool
+    seconds: float
+
+
+def train(
+    project: RasaProject,
+    force: bool = False,
+    config: Path | None = None,
+    data: Path | None = None,
+    out: Path | None = None,
+    name: str | None = None,
+    quiet: bool = True,
+) -> TrainResult:
+    """Train the NLU model unless one for the same config and data exists (content hash)."""
+    _require_rasa(project)
+    out = out or project.models_dir
+    target = out / f"{name}.tar.gz" if name else project.model_path()
+    if target.exists() and not force:
+        return TrainResult(target, False, 0.0)
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(project.rasa),
+        "train",
+        "nlu",
+        "--config",
+        str(config or project.config),
+        "--nlu",
+        str(data or project.data_dir),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command,
+        cwd=project.root,
+        env=rasa_env(),
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0 or not target.exists():
+        tail = (done.stdout or "")[-3000:] if quiet else ""
+        raise RuntimeError(f"rasa train failed (exit {done.returncode}):\n{tail}")
+    log.info("nlu_trained", model=target.name, seconds=round(seconds, 1))
+    return TrainResult(target, True, seconds)
+
+
+def start_server(project: RasaProject, model: Path, host: str, port: int, log_file: Path) -> subprocess.Popen[bytes]:
+    """Start `rasa run --enable-api` in the background; its output goes to log_file."""
+    _require_rasa(project)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as sink:
+        return subprocess.Popen(
+            [
+                str(project.rasa),
+                "run",
+                "--enable-api",
+                "--model",
+                str(model),
+                "--interface",
+                host,
+                "--port",
+                str(port),
+            ],
+            cwd=project.root,
+            env=rasa_env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def server_model(url: str, timeout: float = 2.0) -> str | None:
+    """The model file a server at url has loaded, or None if nothing (ready) answers there."""
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/status", timeout=timeout)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        model = response.json().get("model_file")
+    except ValueError:
+        return None
+    return Path(model).name if model else None
+
+
+def wait_until_ready(
+    url: str, process: subprocess.Popen[bytes] | None, timeout: float = 180.0, log_file: Path | None = None
+) -> float:
+    """Poll the server until it answers a parse; return the seconds it took. Raise if it died or timed out."""
+    started = time.perf_counter()
+    while True:
+        if process is not None and process.poll() is not None:
+            tail = log_file.read_text(errors="replace")[-3000:] if log_file and log_file.exists() else ""
+            raise RuntimeError(f"the Rasa server exited with status {process.returncode}:\n{tail}")
+        try:
+            response = httpx.post(f"{url.rstrip('/')}/model/parse", json={"text": "hello"}, timeout=5.0)
+            if response.status_code == 200 and "intent" in response.json():
+                return time.perf_counter() - started
+        except (httpx.HTTPError, ValueError):
+            pass
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"the Rasa server did not answer at {url} within {timeout:.0f} s")
+        time.sleep(0.25)
+
+
+def stop_process(pid: int, timeout: float = 15.0) -> bool:
+    """Stop a server process group started by start_server; True if something was stopped."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return True
+
+
+def print_err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
