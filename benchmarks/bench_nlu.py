@@ -10,8 +10,8 @@ import argparse
 import asyncio
 import random
 import statistics
-import tempfile
 import time
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -93,14 +93,10 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="dealerbot-bench-") as tmp:
         trained = rasa.train(project, force=True, out=Path(tmp), name="bench")
         print(f"  training (config.yml, {len(load(project.data_dir).examples):,} examples): {trained.seconds:.1f} s")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        t0 = time.perf_counter()
-        process = rasa.start_server(project, trained.model, "127.0.0.1", port, Path(tmp) / "rasa.log")
-        try:
-            rasa.wait_until_ready(url, process, log_file=Path(tmp) / "rasa.log")
-            print(f"  server start until the first parse answers: {time.perf_counter() - t0:.1f} s")
-            print(f"  server memory after start: {rss_mb(process.pid):,.0f} MB RSS")
+        with rasa.running_server(project, trained.model, free_port(), Path(tmp) / "rasa.log") as server:
+            url, pid = server.url, server.process.pid
+            print(f"  server start until the first parse answers: {server.ready_seconds:.1f} s")
+            print(f"  server memory after start: {rss_mb(pid):,.0f} MB RSS")
             texts = messages(args.messages)
             asyncio.run(_latencies(url, texts[:50], 1))  # warm-up
             for concurrency in (1, 8):
@@ -110,9 +106,7 @@ def main(argv: list[str]) -> None:
                     f"p50 {percentile(timings, 50):.1f} ms, p99 {percentile(timings, 99):.1f} ms, "
                     f"mean {statistics.mean(timings):.1f} ms, {len(texts) / elapsed:,.0f} messages/s"
                 )
-            print(f"  server memory after the load: {rss_mb(process.pid):,.0f} MB RSS")
-        finally:
-            rasa.stop_process(process.pid)
+            print(f"  server memory after the load: {rss_mb(pid):,.0f} MB RSS")
     if args.cv:
         for config in [None, *args.compare]:
             label = str(config or "config.yml")

@@ -184,14 +184,8 @@ def cross_validate(
                 project, force=True, config=config, data=fold_dir / "train.yml", out=root / "models", name=f"fold{index}"
             )
             seconds.append(time.perf_counter() - started)
-            port = free_port()
-            url = f"http://127.0.0.1:{port}"
-            process = rasa.start_server(project, result.model, "127.0.0.1", port, root / f"fold{index}.log")
-            try:
-                rasa.wait_until_ready(url, process, log_file=root / f"fold{index}.log")
-                parses = asyncio.run(predict(url, held_out))
-            finally:
-                rasa.stop_process(process.pid)
+            with rasa.running_server(project, result.model, free_port(), root / f"fold{index}.log") as server:
+                parses = asyncio.run(predict(server.url, held_out))
             gold.extend(held_out)
             predicted.extend(parses)
             if progress:

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,9 +74,10 @@ class RasaProject:
         return self.models_dir / f"nlu-{self.content_hash()}.tar.gz"
 
 
-def rasa_env() -> dict[str, str]:
+def rasa_env(project: RasaProject | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
+        RASA_CACHE_DIRECTORY=str((project or RasaProject()).var_dir / "rasa-cache"),
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONWARNINGS="ignore",
@@ -128,7 +131,7 @@ def train(
     done = subprocess.run(
         command,
         cwd=project.root,
-        env=rasa_env(),
+        env=rasa_env(project),
         stdout=subprocess.PIPE if quiet else None,
         stderr=subprocess.STDOUT if quiet else None,
         text=True,
@@ -160,7 +163,7 @@ def start_server(project: RasaProject, model: Path, host: str, port: int, log_fi
                 str(port),
             ],
             cwd=project.root,
-            env=rasa_env(),
+            env=rasa_env(project),
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -221,6 +224,26 @@ def stop_process(pid: int, timeout: float = 15.0) -> bool:
     except ProcessLookupError:
         pass
     return True
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    ready_seconds: float
+
+
+@contextmanager
+def running_server(project: RasaProject, model: Path, port: int, log_file: Path) -> Iterator[RunningServer]:
+    """A server on 127.0.0.1:port for the duration of the block, stopped afterwards whatever happens."""
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    process = start_server(project, model, "127.0.0.1", port, log_file)
+    try:
+        wait_until_ready(url, process, log_file=log_file)
+        yield RunningServer(url, process, time.perf_counter() - started)
+    finally:
+        stop_process(process.pid)
 
 
 def print_err(message: str) -> None:

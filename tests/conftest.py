@@ -132,12 +132,7 @@ def rasa_server() -> Iterator[str]:
     project = rasa.RasaProject()
     model = rasa.train(project).model
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log_file = project.var_dir / f"rasa-test-{port}.log"
-    process = rasa.start_server(project, model, "127.0.0.1", port, log_file)
-    try:
-        rasa.wait_until_ready(url, process, log_file=log_file)
-        yield url
-    finally:
-        rasa.stop_process(process.pid)
-        log_file.unlink(missing_ok=True)
+    with rasa.running_server(project, model, port, log_file) as server:
+        yield server.url
+    log_file.unlink(missing_ok=True)
