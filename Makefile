@@ -17,12 +17,13 @@ DEALERBOT := $(VENV)/bin/dealerbot
 DEMO_PHONE ?= +971501234567
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test bench clean
+.PHONY: help setup run stop test bench clean
 
 help:
 	@echo "make run    set up, prepare the database with demo data, start the assistant"
 	@echo "make test   set up and run the whole test suite (SQLite and PostgreSQL)"
 	@echo "make bench  run the benchmarks and print their figures"
+	@echo "make stop   stop the NLU server that make run left running"
 
 setup: $(APP_STAMP) $(RASA_STAMP)
 
@@ -43,7 +44,11 @@ $(RASA_STAMP): nlu/requirements-rasa.txt scripts/find-python310
 run: setup
 	$(DEALERBOT) db upgrade
 	$(DEALERBOT) db seed-demo --if-empty
+	$(DEALERBOT) nlu serve --detach
 	$(DEALERBOT) chat --phone '$(DEMO_PHONE)'
+
+stop:
+	$(DEALERBOT) nlu stop
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -6,30 +6,38 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from nlu.commands import free_port
+
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _make(target: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", target],
+        cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=900, check=False,
+    )
 
 
 def test_make_run_prepares_the_database_and_greets_the_demo_customer_by_name(empty_db_url):
     env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     env["DATABASE_URL"] = empty_db_url
-    done = subprocess.run(
-        ["make", "--no-print-directory", "run"],
-        cwd=ROOT,
-        env=env,
-        input="hello\nbye\n",
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Hello Ahmed Al Mansouri!" in done.stdout
-    assert "Toyota Land Cruiser" in done.stdout
-    # A second run finds the data already there and does not seed twice.
-    again = subprocess.run(
-        ["make", "--no-print-directory", "run"], cwd=ROOT, env=env, input="hi\n",
-        capture_output=True, text=True, timeout=600, check=False,
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "demo data not added" in again.stdout
-    assert "Hello Ahmed Al Mansouri!" in again.stdout
+    env["RASA_URL"] = f"http://127.0.0.1:{free_port()}"
+    try:
+        done = _make("run", env, "hello\nbye\n")
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Rasa server ready at" in done.stdout
+        assert "Hello Ahmed Al Mansouri!" in done.stdout
+        assert "Toyota Land Cruiser" in done.stdout
+        # A second run finds the data and the server there and prepares nothing twice.
+        again = _make("run", env, "hi\n")
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert "demo data not added" in again.stdout
+        assert "Rasa server already answers" in again.stdout
+        assert "Hello Ahmed Al Mansouri!" in again.stdout
+    finally:
+        stopped = _make("stop", env)
+    assert "Rasa server stopped" in stopped.stdout

@@ -1,0 +1,107 @@
+"""`dealerbot nlu train|serve|parse|eval|stop` as a person runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nlu.commands import free_port
+from nlu.rasa import RasaProject
+
+pytestmark = pytest.mark.slow
+
+DEALERBOT = str(Path(sys.executable).with_name("dealerbot"))
+
+
+def dealerbot(*args: str, rasa_url: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RASA_URL": rasa_url, "LOG_FORMAT": "json"}
+    return subprocess.run([DEALERBOT, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+def test_train_is_skipped_when_config_and_data_are_unchanged(rasa_server):
+    done = dealerbot("nlu", "train", rasa_url=rasa_server)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"models/{RasaProject().model_path().name}: up to date, not retrained"
+
+
+def test_the_model_name_follows_the_content_of_config_and_data(tmp_path):
+    root = RasaProject().root
+    copy = tmp_path / "project"
+    (copy / "nlu").mkdir(parents=True)
+    shutil.copy(root / "config.yml", copy / "config.yml")
+    shutil.copy(root / "nlu" / "requirements-rasa.txt", copy / "nlu" / "requirements-rasa.txt")
+    shutil.copytree(root / "nlu" / "data", copy / "nlu" / "data")
+    project = RasaProject(copy)
+    assert project.content_hash() == RasaProject().content_hash()
+    data_file = next((copy / "nlu" / "data").glob("*.yml"))
+    data_file.write_text(data_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert project.content_hash() != RasaProject().content_hash()
+
+
+def test_parse_prints_intent_confidence_and_entities(rasa_server):
+    done = dealerbot("nlu", "parse", "any news on my complaint C-12?", rasa_url=rasa_server)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("intent: case_status  confidence: ")
+    assert "entity: ticket_id = 'C-12'" in done.stdout
+
+
+def test_parse_without_a_server_says_it_is_degraded():
+    done = dealerbot("nlu", "parse", "hello", rasa_url=f"http://127.0.0.1:{free_port()}")
+    assert done.returncode == 0
+    assert "intent: nlu_fallback" in done.stdout
+    assert "degraded: unavailable" in done.stdout
+
+
+def test_eval_prints_per_intent_scores_languages_confusions_and_entities(rasa_server, tmp_path):
+    held_out = tmp_path / "held_out.yml"
+    held_out.write_text(
+        'version: "3.1"\nnlu:\n'
+        "- intent: book_service\n  examples: |\n"
+        '    - I need an [oil change]{"entity": "service_type", "value": "oil_change"} on Saturday\n'
+        "    - ابي احجز موعد للسيارة يوم الأحد\n"
+        "- intent: case_status\n  examples: |\n"
+        "    - whats happening with [C-44](ticket_id)\n"
+        "    - وين وصلت الشكوى [C-9](ticket_id)\n",
+        encoding="utf-8",
+    )
+    done = dealerbot("nlu", "eval", str(held_out), rasa_url=rasa_server)
+    assert done.returncode == 0, done.stderr
+    for expected in ("precision", "book_service", "case_status", "macro F1", "Arabic script", "Latin script",
+                     "entities            F1"):
+        assert expected in done.stdout
+    as_json = dealerbot("nlu", "eval", str(held_out), "--json", rasa_url=rasa_server)
+    report = json.loads(as_json.stdout)
+    assert report["n"] == 4
+    assert set(report["accuracy_by_script"]) == {"latin", "arabic"}
+    assert 0 <= report["macro_f1"] <= 1
+
+
+def test_eval_without_a_server_fails_with_a_clear_message(tmp_path):
+    held_out = tmp_path / "h.yml"
+    held_out.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n', encoding="utf-8")
+    done = dealerbot("nlu", "eval", str(held_out), rasa_url=f"http://127.0.0.1:{free_port()}")
+    assert done.returncode == 1
+    assert "no Rasa server answers" in done.stderr
+
+
+def test_serve_detached_answers_and_stop_stops_it(rasa_server):
+    url = f"http://127.0.0.1:{free_port()}"
+    started = dealerbot("nlu", "serve", "--detach", rasa_url=url)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"Rasa server ready at {url}" in started.stdout
+        again = dealerbot("nlu", "serve", "--detach", rasa_url=url)
+        assert "already answers" in again.stdout
+        parsed = dealerbot("nlu", "parse", "hello there", rasa_url=url)
+        assert "intent: greet" in parsed.stdout
+    finally:
+        stopped = dealerbot("nlu", "stop", rasa_url=url)
+    assert stopped.stdout.strip() == "Rasa server stopped"
+    after = dealerbot("nlu", "parse", "hello", rasa_url=url)
+    assert "degraded: unavailable" in after.stdout

@@ -1,0 +1,120 @@
+"""Reading Rasa's training format, folds for cross-validation, and the evaluation figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlu.client import Entity, Parse
+from nlu.evaluation import render, score
+from nlu.rasa import RasaProject
+from nlu.trainingdata import load, parse_annotated, stratified_folds, write
+
+DESIGN_INTENTS = {
+    "greet", "goodbye", "thanks", "affirm", "deny", "book_service", "reschedule_appointment",
+    "cancel_appointment", "check_appointment", "warranty_coverage", "warranty_claim", "complaint",
+    "case_status", "maintenance_due", "service_history", "recall_check", "trade_in", "finance",
+    "roadside_assistance", "parts_order", "dealership_info", "human_agent", "feedback",
+    "stop_notifications", "report_mileage", "out_of_scope",
+}
+ENTITY_VALUES = {
+    "service_type": {"oil_change", "minor_service", "major_service", "air_conditioning", "brakes", "tyres",
+                     "battery", "wheel_alignment", "inspection", "diagnostics", "detailing"},
+    "component": {"engine", "transmission", "electrical", "air_conditioning", "cooling", "fuel_system", "steering",
+                  "suspension", "brakes", "turbo", "infotainment", "tyres", "battery", "bodywork", "glass",
+                  "upholstery"},
+    "branch": {"dubai", "abu-dhabi", "sharjah"},
+}
+
+
+def test_annotations_become_text_and_entities_with_offsets():
+    text, entities = parse_annotated(
+        'fix my [aircon]{"entity": "component", "value": "air_conditioning"} at [Sharjah](branch) re [C-12](ticket_id)'
+    )
+    assert text == "fix my aircon at Sharjah re C-12"
+    assert [(e.name, e.value, text[e.start : e.end]) for e in entities] == [
+        ("component", "air_conditioning", "aircon"),
+        ("branch", "Sharjah", "Sharjah"),
+        ("ticket_id", "C-12", "C-12"),
+    ]
+
+
+def test_the_training_data_has_every_design_intent_with_enough_examples_in_both_languages():
+    data = load(RasaProject().data_dir)
+    assert set(data.intents) == DESIGN_INTENTS
+    for intent in DESIGN_INTENTS:
+        examples = [e for e in data.examples if e.intent == intent]
+        latin = sum(e.script == "latin" for e in examples)
+        arabic = sum(e.script == "arabic" for e in examples)
+        assert latin >= 40 and arabic >= 25, (intent, latin, arabic)
+    texts = [e.text.strip().lower() for e in data.examples]
+    assert len(texts) == len(set(texts)), "an example appears twice"
+
+
+def test_entity_values_in_the_training_data_are_the_codes_the_app_uses():
+    data = load(RasaProject().data_dir)
+    for example in data.examples:
+        for entity in example.entities:
+            if entity.name in ENTITY_VALUES:
+                assert entity.value in ENTITY_VALUES[entity.name], (example.raw, entity)
+
+
+def test_folds_are_stratified_disjoint_and_complete():
+    data = load(RasaProject().data_dir)
+    folds = stratified_folds(data.examples, 5)
+    assert sum(len(f) for f in folds) == len(data.examples)
+    assert len({id(e) for f in folds for e in f}) == len(data.examples)
+    for intent in ("greet", "complaint"):
+        sizes = [sum(e.intent == intent for e in f) for f in folds]
+        assert max(sizes) - min(sizes) <= 1
+    assert folds == stratified_folds(data.examples, 5)  # deterministic
+    with pytest.raises(ValueError):
+        stratified_folds(data.examples, 1)
+
+
+def test_written_folds_read_back_identically(tmp_path: Path):
+    data = load(RasaProject().data_dir)
+    sample = data.examples[::50]
+    write(tmp_path / "fold.yml", sample, data.other_sections)
+    again = load(tmp_path / "fold.yml")
+    def key(e):
+        return (e.intent, e.text)
+
+    assert [(e.text, e.intent, e.entities) for e in sorted(again.examples, key=key)] == [
+        (e.text, e.intent, e.entities) for e in sorted(sample, key=key)
+    ]
+
+
+def _parse(intent: str, *entities: tuple[str, str]) -> Parse:
+    return Parse(intent, 0.9, tuple(Entity(n, v, v, 0, len(v)) for n, v in entities))
+
+
+def test_scores_per_intent_macro_f1_per_script_confusions_and_entities(tmp_path: Path):
+    (tmp_path / "gold.yml").write_text(
+        'version: "3.1"\nnlu:\n'
+        "- intent: complaint\n  examples: |\n    - rude staff\n    - الموظف وقح\n"
+        "- intent: feedback\n  examples: |\n    - great service\n    - خدمة ممتازة\n"
+        "- intent: case_status\n  examples: |\n    - update on [C-1](ticket_id)\n",
+        encoding="utf-8",
+    )
+    gold = load(tmp_path / "gold.yml").examples
+    predicted = [
+        _parse("complaint"),
+        _parse("feedback"),  # wrong: Arabic complaint taken for feedback
+        _parse("feedback"),
+        _parse("feedback"),
+        _parse("case_status", ("ticket_id", "C-1"), ("ticket_id", "C-2")),
+    ]
+    report = score(gold, predicted)
+    by_intent = {s.intent: s for s in report.intents}
+    assert (by_intent["complaint"].precision, by_intent["complaint"].recall) == (1.0, 0.5)
+    assert by_intent["feedback"].precision == pytest.approx(2 / 3)
+    assert report.accuracy == pytest.approx(0.8)
+    assert report.by_script["arabic"] == (0.5, 2)
+    assert report.by_script["latin"] == (1.0, 3)
+    assert report.confused == [("complaint", "feedback", 1)]
+    assert (report.entity_precision, report.entity_recall) == (0.5, 1.0)
+    assert report.macro_f1 == pytest.approx((2 / 3 + 0.8 + 1.0) / 3)
+    text = render(report, "test")
+    assert "complaint -> feedback: 1" in text and "Arabic script" in text
