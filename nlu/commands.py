@@ -181,7 +181,13 @@ def cross_validate(
             write(fold_dir / "train.yml", training, data.other_sections)
             started = time.perf_counter()
             result = rasa.train(
-                project, force=True, config=config, data=fold_dir / "train.yml", out=root / "models", name=f"fold{index}"
+                project,
+                force=True,
+                config=config,
+                data=fold_dir / "train.yml",
+                out=root / "models",
+                name=f"fold{index}",
+                cache_dir=root / "cache",  # a fold's cache must never serve another run
             )
             seconds.append(time.perf_counter() - started)
             with rasa.running_server(project, result.model, free_port(), root / f"fold{index}.log") as server:

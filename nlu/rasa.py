@@ -74,10 +74,10 @@ class RasaProject:
         return self.models_dir / f"nlu-{self.content_hash()}.tar.gz"
 
 
-def rasa_env(project: RasaProject | None = None) -> dict[str, str]:
+def rasa_env(project: RasaProject | None = None, cache_dir: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        RASA_CACHE_DIRECTORY=str((project or RasaProject()).var_dir / "rasa-cache"),
+        RASA_CACHE_DIRECTORY=str(cache_dir or (project or RasaProject()).var_dir / "rasa-cache"),
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONWARNINGS="ignore",
@@ -106,6 +106,7 @@ def train(
     out: Path | None = None,
     name: str | None = None,
     quiet: bool = True,
+    cache_dir: Path | None = None,
 ) -> TrainResult:
     """Train the NLU model unless one for the same config and data exists (content hash)."""
     _require_rasa(project)
@@ -131,7 +132,7 @@ def train(
     done = subprocess.run(
         command,
         cwd=project.root,
-        env=rasa_env(project),
+        env=rasa_env(project, cache_dir),
         stdout=subprocess.PIPE if quiet else None,
         stderr=subprocess.STDOUT if quiet else None,
         text=True,
@@ -148,6 +149,9 @@ def train(
 def start_server(project: RasaProject, model: Path, host: str, port: int, log_file: Path) -> subprocess.Popen[bytes]:
     """Start `rasa run --enable-api` in the background; its output goes to log_file."""
     _require_rasa(project)
+    if not model.is_file():
+        # Rasa would silently fall back to the newest model under ./models instead.
+        raise FileNotFoundError(f"no model file at {model}")
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as sink:
         return subprocess.Popen(
