@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
 
-def alembic_config(engine: Engine | None = None, url: str | None = None) -> Config:
+def alembic_config(url: str | None = None) -> Config:
     config = Config(str(ALEMBIC_INI))
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
