@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from dealerbot.bootstrap import App, bootstrap
 from dealerbot.logging import get_logger
 from dealerbot.settings import load_settings
+from nlu.rasa import RasaProject
 
 log = get_logger("dealerbot.cli")
 
@@ -110,7 +111,6 @@ def _db(app: App, args: argparse.Namespace) -> int:
 
 def _nlu(app: App, args: argparse.Namespace) -> int:
     from nlu import commands
-    from nlu.rasa import RasaProject
 
     project = RasaProject()
     url = app.settings.rasa_url
@@ -141,12 +141,12 @@ def _nlu(app: App, args: argparse.Namespace) -> int:
     return 2
 
 
-def _nlu_eval(project: object, url: str, args: argparse.Namespace) -> int:
+def _nlu_eval(project: RasaProject, url: str, args: argparse.Namespace) -> int:
     from nlu import commands
     from nlu.evaluation import render
 
     if args.cv:
-        cv = commands.cross_validate(project, args.cv, config=args.config)  # type: ignore[arg-type]
+        cv = commands.cross_validate(project, args.cv, config=args.config)
         report = cv.report
         title = f"{args.cv}-fold cross-validation of {(args.config or 'config.yml')}"
     elif args.file:
@@ -159,9 +159,7 @@ def _nlu_eval(project: object, url: str, args: argparse.Namespace) -> int:
         print("dealerbot: give a FILE to evaluate, or --cv K", file=sys.stderr)
         return 2
     if args.json:
-        import json as _json
-
-        print(_json.dumps(report.as_dict(), ensure_ascii=False))
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
         print(render(report, title))
     if args.errors:
