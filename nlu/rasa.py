@@ -63,7 +63,8 @@ class RasaProject:
         """Hash of what a model is made of: the pipeline, the training data, the Rasa environment."""
         digest = hashlib.sha256()
         lock = self.root / "nlu" / "requirements-rasa.txt"
-        for path in [self.config, lock, *self.data_files()]:
+        components = sorted((self.root / "nlu" / "rasa_components").glob("*.py"))
+        for path in [self.config, lock, *components, *self.data_files()]:
             digest.update(path.relative_to(self.root).as_posix().encode())
             digest.update(b"\0")
             digest.update(path.read_bytes())
@@ -76,6 +77,9 @@ class RasaProject:
 
 def rasa_env(project: RasaProject | None = None, cache_dir: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    root = (project or RasaProject()).root
+    # config.yml names custom components (nlu/rasa_components) by module path.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     env.update(
         RASA_CACHE_DIRECTORY=str(cache_dir or (project or RasaProject()).var_dir / "rasa-cache"),
         RASA_TELEMETRY_ENABLED="false",
