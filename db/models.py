@@ -752,3 +752,23 @@ class Handoff(Base):
     claimed_at: Mapped[datetime | None] = mapped_column()
     claimed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     released_at: Mapped[datetime | None] = mapped_column()
+
+
+class ChatMessage(Base):
+    """The transcript: every message in and out of a conversation, so staff see what was said (and
+    nothing a customer wrote while a person had the conversation is lost)."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        one_of("direction", ("in", "out")),
+        Index("ix_chat_messages_identity_created", "channel_identity_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))
+    text: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(40))
+    confidence: Mapped[float | None] = mapped_column()
+    media: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column()

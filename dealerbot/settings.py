@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     twilio_api_base_url: str | None = None
     public_base_url: str | None = None
     dealerbot_tz: str = Field(default="Asia/Dubai", description="Time zone of the dealership.")
+    flow_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="Minutes of silence after which an unfinished flow expires."
+    )
+    complaint_response_hours: int = Field(
+        default=48, ge=1, le=24 * 7, description="Hours within which a complaint gets a substantive answer."
+    )
     log_level: str = Field(default="INFO", description="Minimum level of log records.")
     log_format: str = Field(default="auto", description="auto | json | console")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 from db import migrate
 from db.engine import make_engine, normalise_url
+from dealerbot.bootstrap import App
 from dealerbot.clock import FixedClock
+from tests.scenario import Conversation
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
@@ -129,6 +131,11 @@ def rasa_server() -> Iterator[str]:
     from nlu import rasa
     from nlu.commands import free_port
 
+    external = os.environ.get("DEALERBOT_TEST_RASA_URL")
+    if external:
+        # A server someone already runs (while writing tests): no training, no start.
+        yield external.rstrip("/")
+        return
     project = rasa.RasaProject()
     model = rasa.train(project).model
     port = free_port()
@@ -136,3 +143,47 @@ def rasa_server() -> Iterator[str]:
     with rasa.running_server(project, model, port, log_file) as server:
         yield server.url
     log_file.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def demo_url(backend: str, databases: DatabaseFactory) -> str:
+    """One database per backend, migrated and filled with the demo data as of TEST_NOW, committed."""
+    from db.demo import seed_demo
+
+    url = databases.new_url(backend)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as db_session, db_session.begin():
+        seed_demo(db_session, TEST_NOW)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def demo_app(demo_url: str, clock: FixedClock) -> Iterator[App]:
+    """The app on the demo database; everything a test writes is rolled back afterwards."""
+    from sqlalchemy.orm import sessionmaker
+
+    from dealerbot.settings import load_settings
+
+    engine = make_engine(demo_url)
+    connection = engine.connect()
+    outer = connection.begin()
+    sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    app = App(settings=load_settings(database_url=demo_url), engine=engine, sessions=sessions, clock=clock)
+    try:
+        yield app
+    finally:
+        outer.rollback()
+        connection.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def chat(demo_app: App, rasa_server: str) -> Callable[..., Conversation]:
+    """chat(phone) → a Conversation with the real core, the real Rasa server and the demo database."""
+
+    def start(phone: str = "+971501234567", channel: str = "console") -> Conversation:
+        return Conversation(demo_app, rasa_server, phone, channel)
+
+    return start

@@ -10,12 +10,19 @@ from pathlib import Path
 
 import pytest
 
+import actions.all  # noqa: F401  (the catalog texts)
+from bot.messages import text
+
 DEALERBOT = str(Path(sys.executable).with_name("dealerbot"))
 
 
-def dealerbot(db_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def dealerbot(
+    db_url: str, *args: str, stdin: str | None = None, rasa_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
     env.update(DATABASE_URL=db_url, LOG_FORMAT="json")
+    if rasa_url:
+        env["RASA_URL"] = rasa_url
     return subprocess.run(
         [DEALERBOT, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False
     )
@@ -51,27 +58,29 @@ def test_import_of_a_missing_file_says_so(db_url, tmp_path):
     assert "cannot read" in done.stderr
 
 
-def test_chat_greets_a_known_customer_by_name_in_their_language(db_url, tmp_path):
+def test_chat_greets_a_known_customer_by_name_in_their_language(db_url, tmp_path, rasa_server):
     customers = tmp_path / "customers.csv"
     customers.write_text(
         "phone,name,language\n+971501234567,Ahmed Al Mansouri,en\n+971552345678,فاطمة الهاشمي,ar\n",
         encoding="utf-8",
     )
     assert dealerbot(db_url, "db", "import", "customers", str(customers)).returncode == 0
-    done = dealerbot(db_url, "chat", "--phone", "050 123 4567", "--json", stdin="hello\nbye\n")
+    done = dealerbot(db_url, "chat", "--phone", "050 123 4567", "--json", stdin="hello\nbye\n", rasa_url=rasa_server)
     assert done.returncode == 0, done.stderr
     replies = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(replies) == 2
-    assert "Ahmed Al Mansouri" in replies[0]["text"] and replies[0]["options"] == []
-    arabic = dealerbot(db_url, "chat", "--phone", "+971552345678", "--json", stdin="مرحبا\n")
+    assert "Ahmed Al Mansouri" in replies[0]["text"] and replies[0]["options"]
+    assert replies[1]["text"] == text("goodbye_reply", "en")
+    arabic = dealerbot(db_url, "chat", "--phone", "+971552345678", "--json", stdin="مرحبا\n", rasa_url=rasa_server)
     assert "فاطمة الهاشمي" in json.loads(arabic.stdout.splitlines()[0])["text"]
     assert "مرحباً" in json.loads(arabic.stdout.splitlines()[0])["text"]
 
 
-def test_chat_with_an_unknown_number_shows_no_customer_data(db_url):
-    done = dealerbot(db_url, "chat", "--phone", "+971509999999", "--json", stdin="hi\n")
+def test_chat_with_an_unknown_number_shows_no_customer_data(db_url, rasa_server):
+    done = dealerbot(db_url, "chat", "--phone", "+971509999999", "--json", stdin="hi\n", rasa_url=rasa_server)
     reply = json.loads(done.stdout.splitlines()[0])
-    assert "could not find your number" in reply["text"]
+    assert reply["text"] == text("greet_unknown_short", "en")
+    assert {o["id"] for o in reply["options"]} == {"intent:dealership_info", "intent:human_agent"}
 
 
 def test_chat_refuses_a_phone_that_is_not_a_number(db_url):

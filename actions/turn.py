@@ -1,0 +1,143 @@
+"""One turn of a conversation, as an action handler sees it: who, what they said, and how to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.messages import text
+from bot.types import InboundMessage, Option, Reply
+from db.models import ChannelIdentity, ConversationState, Customer, OutboxMessage, Vehicle
+from dealerbot.settings import Settings
+from nlu.client import Parse
+
+
+@dataclass
+class Turn:
+    session: Session
+    settings: Settings
+    now: datetime  # aware, UTC
+    message: InboundMessage
+    identity: ChannelIdentity
+    customer: Customer | None
+    state: ConversationState
+    parse: Parse
+    language: str
+    # The option the customer picked from the ones offered last turn, if any.
+    selected: Option | None = None
+    replies: list[Reply] = field(default_factory=list)
+
+    # --- time ---------------------------------------------------------------------------------------
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
+
+    @property
+    def local_now(self) -> datetime:
+        return self.now.astimezone(self.tz)
+
+    # --- text ---------------------------------------------------------------------------------------
+    def t(self, key: str, **values: Any) -> str:
+        return text(key, self.language, **values)
+
+    def reply(self, key: str, options: Sequence[Option] = (), **values: Any) -> Reply:
+        return Reply(self.t(key, **values), list(options))
+
+    def option(self, id: str, key: str, **values: Any) -> Option:
+        """An option whose label is a catalog text."""
+        return Option(id, self.t(key, **values))
+
+    # --- flows ----------------------------------------------------------------------------------------
+    @property
+    def flow(self) -> str | None:
+        return self.state.flow
+
+    @property
+    def step(self) -> str | None:
+        return self.state.step
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The active flow's data; assign to `turn.data` or call `remember` so the change is saved."""
+        return dict(self.state.data.get("flow", {}))
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self.state.data = {**self.state.data, "flow": value}
+
+    def remember(self, **values: Any) -> None:
+        self.data = {**self.data, **values}
+
+    def ask(
+        self,
+        flow: str,
+        step: str,
+        key: str,
+        options: Sequence[Option] = (),
+        free_text: bool = False,
+        **values: Any,
+    ) -> Reply:
+        """Move the flow to `step`, offer `options` and answer with the text of `key`.
+
+        With free_text the next message is the step's answer whatever the NLU makes of it (a
+        description, an address); otherwise a clear new request leaves the flow.
+        """
+        self.state.flow = flow
+        self.state.step = step
+        self.state.data = {
+            **self.state.data,
+            "options": [o.as_dict() for o in options],
+            "free_text": free_text,
+        }
+        idle = timedelta(minutes=self.settings.flow_idle_minutes)
+        self.state.expires_at = self.now + idle
+        return Reply(self.t(key, **values), list(options))
+
+    def finish(self) -> None:
+        """End the active flow; the next message starts afresh."""
+        self.state.flow = None
+        self.state.step = None
+        self.state.expires_at = None
+        self.state.data = {k: v for k, v in self.state.data.items() if k not in {"flow", "options", "free_text"}}
+
+    def offer(self, options: Sequence[Option]) -> None:
+        """Offer options outside a flow (a menu): a number or label picks one next turn."""
+        self.state.data = {**self.state.data, "options": [o.as_dict() for o in options], "free_text": False}
+
+    # --- the customer's data --------------------------------------------------------------------------
+    def vehicles(self) -> list[Vehicle]:
+        """The customer's own vehicles (none for an unknown sender)."""
+        if self.customer is None:
+            return []
+        return list(
+            self.session.scalars(
+                select(Vehicle).where(Vehicle.customer_id == self.customer.id).order_by(Vehicle.id)
+            )
+        )
+
+    def alert_staff(self, kind: str, key: str, payload: dict[str, Any], recipient: str = "service-desk") -> None:
+        """Queue an alert for staff (console and notifications); the key makes it happen once."""
+        exists = self.session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key))
+        if exists is not None:
+            return
+        self.session.add(
+            OutboxMessage(
+                idempotency_key=key,
+                kind=kind,
+                customer_id=self.customer.id if self.customer else None,
+                channel="staff",
+                recipient=recipient,
+                template=kind,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=self.now,
+                created_at=self.now,
+            )
+        )

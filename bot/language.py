@@ -1,0 +1,41 @@
+"""Which language to answer in: Arabic-script text → Arabic, other words → English, else unchanged."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from db.validation import has_arabic_script
+
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# Explicit switches; the whole message must be one of these.
+_SWITCH = {
+    "english": "en",
+    "in english": "en",
+    "english please": "en",
+    "انجليزي": "en",
+    "إنجليزي": "en",
+    "الانجليزية": "en",
+    "الإنجليزية": "en",
+    "arabic": "ar",
+    "in arabic": "ar",
+    "arabic please": "ar",
+    "عربي": "ar",
+    "العربية": "ar",
+    "بالعربي": "ar",
+}
+
+
+def switch_request(text: str) -> str | None:
+    """The language a message asks for ("English", "عربي"), or None when it asks for none."""
+    key = " ".join(unicodedata.normalize("NFC", text).lower().strip(" .!?؟").split())
+    return _SWITCH.get(key)
+
+
+def detect(text: str, current: str) -> str:
+    """The reply language for a message: digits, emoji and option numbers keep the current one."""
+    if has_arabic_script(text):
+        return "ar"
+    if _LATIN_WORD.search(text):
+        return "en"
+    return current

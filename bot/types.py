@@ -1,0 +1,63 @@
+"""What goes in and out of the core, whatever the channel: InboundMessage → Reply."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+CHANNELS = ("console", "telegram", "whatsapp")
+
+
+@dataclass(frozen=True)
+class Media:
+    """A photo or document the customer sent: the channel's URL or file id and its content type."""
+
+    url: str
+    content_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: str
+    # The channel's id of the sender: the phone number (E.164) on WhatsApp and the terminal, the user id
+    # on Telegram.
+    sender: str
+    text: str = ""
+    received_at: datetime | None = None
+    media: tuple[Media, ...] = ()
+    # The id of the option a button carried (Telegram callback data); None for typed text.
+    payload: str | None = None
+    # A phone number the channel vouches for (WhatsApp sender, Telegram shared contact).
+    phone: str | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "label": self.label}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # "link" | "location" | "document"
+    url: str
+    title: str = ""
+
+
+@dataclass
+class Reply:
+    text: str
+    options: list[Option] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "options": [o.as_dict() for o in self.options]}
+
+    def as_json(self) -> str:
+        return json.dumps(self.as_dict(), ensure_ascii=False)

@@ -1,0 +1,59 @@
+"""Scripted conversations for scenario tests: say something as a customer, read the replies."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core import Assistant
+from bot.types import InboundMessage, Media, Reply
+from dealerbot.bootstrap import App
+from nlu.client import NluClient
+
+
+@dataclass
+class Conversation:
+    app: App
+    rasa_url: str
+    sender: str
+    channel: str = "console"
+    history: list[tuple[str, list[Reply]]] = field(default_factory=list)
+
+    def say(self, text: str = "", payload: str | None = None, media: tuple[Media, ...] = (), **extra: Any) -> list[Reply]:
+        """Send one message; returns the replies (empty when staff have the conversation)."""
+
+        async def turn() -> list[Reply]:
+            async with NluClient(self.rasa_url) as nlu:
+                message = InboundMessage(
+                    channel=self.channel,
+                    sender=self.sender,
+                    text=text,
+                    payload=payload,
+                    media=media,
+                    received_at=self.app.clock.now(),
+                    **extra,
+                )
+                return await Assistant(self.app, nlu).handle(message)
+
+        replies = asyncio.run(turn())
+        self.history.append((text, replies))
+        return replies
+
+    def text(self, said: str = "", **kwargs: Any) -> str:
+        """All reply texts of one message joined by newlines (with numbered option labels)."""
+        replies = self.say(said, **kwargs)
+        parts = []
+        for reply in replies:
+            parts.append(reply.text)
+            parts.extend(f"{i}. {o.label}" for i, o in enumerate(reply.options, start=1))
+        return "\n".join(parts)
+
+    @property
+    def last(self) -> Reply:
+        return self.history[-1][1][-1]
+
+    @property
+    def options(self) -> list[str]:
+        """The labels of the options offered last."""
+        return [o.label for o in self.last.options]
