@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from benchmarks import bench_import, bench_nlu
+from benchmarks import bench_core, bench_import, bench_nlu
 
 
 def main() -> int:
@@ -16,6 +16,8 @@ def main() -> int:
         bench_import.main(sys.argv[1:])
     if not only or "nlu" in only:
         bench_nlu.main(sys.argv[1:])
+    if not only or "core" in only:
+        bench_core.main(sys.argv[1:])
     return 0
 
 
