@@ -42,6 +42,8 @@ TASK_INTENTS = frozenset(
         "dealership_info", "human_agent", "feedback", "stop_notifications", "report_mileage",
     }
 )
+# Intents that leave any flow, even a step waiting for free text: someone stuck on the road.
+URGENT_INTENTS = frozenset({"roadside_assistance"})
 SWITCH_CONFIDENCE = 0.75
 _ABORT_WORDS = {"cancel", "stop", "menu", "main menu", "exit", "quit", "الغاء", "إلغاء", "الغ", "خلاص", "القائمة", "وقف"}
 _CHANNEL_PHONE = {"console", "whatsapp"}  # channels whose sender id is the phone number itself
@@ -135,7 +137,7 @@ class Assistant:
                 return [general.flow_cancelled(turn)]
             elif (
                 turn.selected is None
-                and not state.data.get("free_text")
+                and (not state.data.get("free_text") or turn.parse.intent in URGENT_INTENTS)
                 and turn.parse.degraded is None
                 and turn.parse.intent in TASK_INTENTS
                 and turn.parse.intent != state.flow
