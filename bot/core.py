@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -93,7 +93,8 @@ class Assistant:
         state.language = language
 
         self._log(session, identity, "in", said, now, parse=parse, media=[m.url for m in message.media])
-        if self._in_handoff(session, identity):
+        urgent = parse.intent in URGENT_INTENTS and parse.confidence >= SWITCH_CONFIDENCE
+        if not urgent and self._in_handoff(session, identity):
             state.updated_at = now
             log.info("message_held_for_staff", channel=message.channel)
             return []
@@ -103,6 +104,9 @@ class Assistant:
             self._clear_flow(state)
 
         offered = [Option(o["id"], o["label"]) for o in state.data.get("options", [])]
+        idle = timedelta(minutes=self.app.settings.flow_idle_minutes)
+        if not state.flow and state.updated_at is not None and state.updated_at + idle <= now:
+            offered = []  # a menu from long ago: a number now does not pick from it
         selected = opts.select(offered, said, message.payload)
         turn = Turn(
             session=session,
@@ -246,15 +250,21 @@ class Assistant:
         )
 
     def _apologise(self, message: InboundMessage, parse: Parse, now: datetime) -> list[Reply]:
-        language = "ar" if lang.detect(message.text or "", "en") == "ar" else "en"
-        reply = Reply(text("error_sorry", language))
+        language = lang.detect(message.text or "", "en")
         try:
             with self.app.transaction() as session:
                 identity = self._identity(session, message, now)
+                state = session.scalar(
+                    select(ConversationState).where(ConversationState.channel_identity_id == identity.id)
+                )
+                known = identity.customer.preferred_language if identity.customer else state.language if state else "en"
+                language = lang.detect(message.text or "", known)
+                reply = Reply(text("error_sorry", language))
                 self._log(session, identity, "in", message.text or "", now, parse=parse)
                 self._log(session, identity, "out", reply.text, now)
         except Exception:
             log.exception("transcript_failed", channel=message.channel)
+            reply = Reply(text("error_sorry", language))
         return [reply]
 
 

@@ -32,9 +32,13 @@ def switch_request(text: str) -> str | None:
     return _SWITCH.get(key)
 
 
+_DIGITS = str.maketrans("", "", "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹")
+
+
 def detect(text: str, current: str) -> str:
-    """The reply language for a message: digits, emoji and option numbers keep the current one."""
-    if has_arabic_script(text):
+    """The reply language for a message: digits (Arabic-Indic too), emoji and option numbers keep the
+    current one."""
+    if has_arabic_script(text.translate(_DIGITS)):
         return "ar"
     if _LATIN_WORD.search(text):
         return "en"
