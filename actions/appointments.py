@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from actions import slots
 from actions.general import need_customer, with_menu
-from actions.registry import intent, step
+from actions.registry import SWITCH_CONFIDENCE, intent, step
 from actions.turn import Turn
 from bot.messages import register
 from bot.types import Option, Reply
@@ -887,7 +887,7 @@ def cancel_pick(turn: Turn) -> Reply:
 @step(CANCEL, "confirm", keeps=("affirm", "deny", "cancel_appointment"))
 def cancel_confirm(turn: Turn) -> Reply:
     answer = _yes(turn)
-    if answer is None and turn.parse.intent == "cancel_appointment" and turn.parse.confidence >= 0.75:
+    if answer is None and turn.parse.intent == "cancel_appointment" and turn.parse.confidence >= SWITCH_CONFIDENCE:
         answer = True  # "yes cancel it"
     appointment = _own_appointment(turn, turn.data.get("reference"))
     if answer is None:

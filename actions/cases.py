@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select
 
 from actions import general
-from actions.registry import intent, step
+from actions.registry import SWITCH_CONFIDENCE, intent, step
 from actions.turn import Turn
 from bot.messages import register
 from bot.types import Option, Reply
@@ -428,7 +428,7 @@ def complaint_category(turn: Turn) -> Reply | list[Reply]:
     else:
         category = category_in(turn.message.text)
     if category not in COMPLAINT_CATEGORIES:
-        if turn.parse.intent == "roadside_assistance" and turn.parse.confidence >= 0.75:
+        if turn.parse.intent == "roadside_assistance" and turn.parse.confidence >= SWITCH_CONFIDENCE:
             return dispatch_elsewhere(turn)
         return turn.ask("complaint", "category", "complaint_ask_category_again", _category_options(turn))
     turn.remember(category=category)

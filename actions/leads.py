@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from actions.registry import INTENTS, intent, step
+from actions.registry import INTENTS, SWITCH_CONFIDENCE, intent, step
 from actions.turn import Turn
 from bot.messages import register
 from bot.types import Option, Reply
@@ -511,7 +511,7 @@ def create_lead(turn: Turn, kind: str, vehicle_id: int | None, details: dict[str
 
 def emergency(turn: Turn) -> Reply | list[Reply] | None:
     """A breakdown reported in the middle of a free-text step: the emergency wins over the open question."""
-    if turn.parse.intent == "roadside_assistance" and turn.parse.confidence >= 0.75 and turn.flow != "roadside":
+    if turn.parse.intent == "roadside_assistance" and turn.parse.confidence >= SWITCH_CONFIDENCE and turn.flow != "roadside":
         log.info("flow_left_for_emergency", flow=turn.flow, step=turn.step)
         turn.finish()
         return INTENTS["roadside_assistance"](turn)

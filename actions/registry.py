@@ -10,6 +10,19 @@ from actions.turn import Turn
 
 Handler = Callable[[Turn], Reply | list[Reply]]
 
+# Intents that, said clearly, leave an unfinished flow: a new request wins over the old question.
+TASK_INTENTS = frozenset(
+    {
+        "book_service", "reschedule_appointment", "cancel_appointment", "check_appointment",
+        "warranty_coverage", "warranty_claim", "complaint", "case_status", "maintenance_due",
+        "service_history", "recall_check", "trade_in", "finance", "roadside_assistance", "parts_order",
+        "dealership_info", "human_agent", "feedback", "stop_notifications", "report_mileage",
+    }
+)
+# Intents that leave any flow, even a step waiting for free text: someone stuck on the road.
+URGENT_INTENTS = frozenset({"roadside_assistance"})
+SWITCH_CONFIDENCE = 0.75
+
 
 @dataclass(frozen=True)
 class StepHandler:

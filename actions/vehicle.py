@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from actions import general
 from actions.cases import dispatch_elsewhere, fmt_date, fmt_km, vehicle_label, vehicle_named
-from actions.registry import intent, step
+from actions.registry import SWITCH_CONFIDENCE, TASK_INTENTS, intent, step
 from actions.turn import Turn
 from bot.messages import register
 from bot.types import Attachment, Option, Reply
@@ -85,7 +85,6 @@ MAX_KM_PER_YEAR = 100_000
 MIN_READING_KM = 100  # a used car with less is a typo (or an option number, "2")
 MAX_READING_KM = 2_000_000
 # A message the NLU is this sure of is a new request, not an answer to the step (as bot/core.py decides).
-SWITCH_CONFIDENCE = 0.75
 # Long lists are shown this many entries at a time.
 PAGE_SIZE = 5
 
@@ -931,8 +930,10 @@ def service_history_browse(turn: Turn) -> Reply | list[Reply]:
         # A follow-up about the same car ("and the inspection report?"), unless another car is named.
         other = named_vehicle(turn, turn.vehicles()) or vehicle
         return _history_page(turn, other, _section_in(turn), 0, _service_filter(turn))
+    # Unclear: nothing understood, or no clear new request (a vague "the white one" may look like small
+    # talk or out of scope at middling confidence).
     unclear = turn.parse.intent == "nlu_fallback" or (
-        turn.parse.intent == "out_of_scope" and turn.parse.confidence < SWITCH_CONFIDENCE
+        turn.parse.intent not in TASK_INTENTS and turn.parse.confidence < SWITCH_CONFIDENCE
     )
     if turn.selected is None and unclear and turn.parse.degraded is None:
         # Not a choice and not another request: ask again, keeping the page where it is.

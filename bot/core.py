@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 import actions.all  # noqa: F401  (registers every handler and its texts)
 from actions import general
-from actions.registry import INTENTS, STEPS
+from actions.registry import INTENTS, STEPS, SWITCH_CONFIDENCE, TASK_INTENTS, URGENT_INTENTS
 from actions.turn import Turn
 from bot import language as lang
 from bot import options as opts
@@ -33,18 +33,6 @@ from nlu.client import FALLBACK_INTENT, NluClient, Parse
 
 log = get_logger("bot.core")
 
-# Intents that, said clearly, leave an unfinished flow: a new request wins over the old question.
-TASK_INTENTS = frozenset(
-    {
-        "book_service", "reschedule_appointment", "cancel_appointment", "check_appointment",
-        "warranty_coverage", "warranty_claim", "complaint", "case_status", "maintenance_due",
-        "service_history", "recall_check", "trade_in", "finance", "roadside_assistance", "parts_order",
-        "dealership_info", "human_agent", "feedback", "stop_notifications", "report_mileage",
-    }
-)
-# Intents that leave any flow, even a step waiting for free text: someone stuck on the road.
-URGENT_INTENTS = frozenset({"roadside_assistance"})
-SWITCH_CONFIDENCE = 0.75
 _ABORT_WORDS = {"cancel", "stop", "menu", "main menu", "exit", "quit", "الغاء", "إلغاء", "الغ", "خلاص", "القائمة", "وقف"}
 _CHANNEL_PHONE = {"console", "whatsapp"}  # channels whose sender id is the phone number itself
 
