@@ -392,7 +392,10 @@ def book_service(turn: Turn) -> Reply:
         return with_menu(turn, "no_vehicles")
     turn.data = {}
     prefill: dict[str, Any] = {"extras": {}}
-    if len(vehicles) == 1:
+    hinted = next((v for v in vehicles if str(v.id) == turn.hints.get("vehicle")), None)
+    if hinted is not None:  # picked "book" under an answer about one of the cars
+        prefill["vehicle_id"] = hinted.id
+    elif len(vehicles) == 1:
         prefill["vehicle_id"] = vehicles[0].id
     code = next(iter(turn.parse.values("service_type")), None)
     if _service(turn, code) is not None:

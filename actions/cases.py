@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 
 from actions import general
 from actions.registry import SWITCH_CONFIDENCE, intent, step
-from actions.turn import Turn
+from actions.turn import Turn, split_intent_option
 from bot.messages import register
 from bot.types import Option, Reply
 from db.models import Appointment, CaseNote, Complaint, Feedback, Vehicle, WarrantyClaim
@@ -288,7 +288,13 @@ def vehicle_options(turn: Turn, vehicles: list[Vehicle]) -> list[Option]:
 
 
 def vehicle_named(turn: Turn, vehicles: list[Vehicle]) -> Vehicle | None:
-    """The one vehicle of the customer's that the message names (plate, VIN, make or model), if exactly one."""
+    """The one vehicle of the customer's that the message names (plate, VIN, make or model), if exactly one;
+    or the one a picked option carried (turn.hints["vehicle"])."""
+    hinted = turn.hints.get("vehicle")
+    if hinted is not None:
+        for vehicle in vehicles:
+            if str(vehicle.id) == hinted:
+                return vehicle
     said = normalise_digits(turn.message.text).lower()
     if not said:
         return None
@@ -336,8 +342,9 @@ def dispatch_elsewhere(turn: Turn) -> Reply | list[Reply]:
     from actions.registry import INTENTS
 
     turn.finish()
-    if turn.selected is not None and turn.selected.id.startswith("intent:"):
-        name = turn.selected.id.removeprefix("intent:")
+    picked = split_intent_option(turn.selected.id) if turn.selected is not None else None
+    if picked is not None:
+        name, turn.hints = picked
         turn.selected = None
     else:
         name = turn.parse.intent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +33,8 @@ class Turn:
     # The option the customer picked from the ones offered last turn, if any.
     selected: Option | None = None
     replies: list[Reply] = field(default_factory=list)
+    # What a menu option carried besides its intent ("intent:book_service?vehicle=12" → {"vehicle": "12"}).
+    hints: dict[str, str] = field(default_factory=dict)
 
     # --- time ---------------------------------------------------------------------------------------
     @property
@@ -52,6 +55,11 @@ class Turn:
     def option(self, id: str, key: str, **values: Any) -> Option:
         """An option whose label is a catalog text."""
         return Option(id, self.t(key, **values))
+
+    def intent_option(self, intent: str, key: str, **hints: Any) -> Option:
+        """An option that starts `intent`, carrying hints (e.g. vehicle=12) the handler finds in turn.hints."""
+        query = urlencode({k: v for k, v in hints.items() if v is not None})
+        return Option(f"intent:{intent}" + (f"?{query}" if query else ""), self.t(key))
 
     # --- flows ----------------------------------------------------------------------------------------
     @property
@@ -141,3 +149,11 @@ class Turn:
                 created_at=self.now,
             )
         )
+
+
+def split_intent_option(option_id: str) -> tuple[str, dict[str, str]] | None:
+    """("book_service", {"vehicle": "12"}) for "intent:book_service?vehicle=12"; None for other options."""
+    if not option_id.startswith("intent:"):
+        return None
+    name, _, query = option_id.removeprefix("intent:").partition("?")
+    return name, dict(parse_qsl(query))

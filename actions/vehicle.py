@@ -413,7 +413,11 @@ def _arabic_named(said: str, vehicles: list[Vehicle]) -> Vehicle | None:
 
 def named_vehicle(turn: Turn, vehicles: list[Vehicle]) -> Vehicle | None:
     """The one car of the customer's that the message names: plate, VIN, make or model (Latin or Arabic)."""
-    if not vehicles or not (turn.message.text or "").strip():
+    if not vehicles:
+        return None
+    if "vehicle" in turn.hints:
+        return vehicle_named(turn, vehicles)
+    if not (turn.message.text or "").strip():
         return None
     return vehicle_named(turn, vehicles) or _arabic_named(normalise(turn.message.text), vehicles)
 
@@ -706,8 +710,8 @@ def _due_answer(turn: Turn, vehicles: list[Vehicle]) -> Reply:
         key = "veh_due_at_km_left" if said < due.due_km else "veh_due_at_km_over"
         lines.insert(1, turn.t(key, km=fmt_km(said), left=fmt_km(abs(due.due_km - said))))
     log.info("maintenance_due_told", vehicle_id=vehicle.id, overdue=due.overdue)
-    options = [turn.option("intent:book_service", "veh_book"),
-               turn.option("intent:report_mileage", "veh_report_mileage")]
+    options = [turn.intent_option("book_service", "veh_book", vehicle=vehicle.id),
+               turn.intent_option("report_mileage", "veh_report_mileage", vehicle=vehicle.id)]
     return _done(turn, lines, options)
 
 
@@ -1194,4 +1198,4 @@ def _told(turn: Turn, vehicle: Vehicle, lines: list[str]) -> Reply:
     """After a reading: the recomputed next service, and the offer to book it."""
     due = _due(turn, vehicle)
     lines = lines + due_lines(turn, due, with_history=False)
-    return _done(turn, lines, [turn.option("intent:book_service", "veh_book")])
+    return _done(turn, lines, [turn.intent_option("book_service", "veh_book", vehicle=vehicle.id)])

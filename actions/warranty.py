@@ -490,7 +490,7 @@ def _coverage_answer(turn: Turn, vehicle: Vehicle, code: str | None) -> Reply:
     if covered:
         options.append(turn.option("intent:warranty_claim", "warranty_make_claim"))
     elif code is not None:
-        options.append(turn.option("intent:book_service", "warranty_book_paid"))
+        options.append(turn.intent_option("book_service", "warranty_book_paid", vehicle=vehicle.id))
     options.append(turn.option("advisor", "warranty_ask_advisor"))
     reply = turn.ask("warranty_coverage", "next", "warranty_choose_vehicle", options)
     turn.remember(vehicle_id=vehicle.id)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 import actions.all  # noqa: F401  (registers every handler and its texts)
 from actions import general
 from actions.registry import INTENTS, STEPS, SWITCH_CONFIDENCE, TASK_INTENTS, URGENT_INTENTS
-from actions.turn import Turn
+from actions.turn import Turn, split_intent_option
 from bot import language as lang
 from bot import options as opts
 from bot.messages import text
@@ -140,9 +140,10 @@ class Assistant:
                 self._clear_flow(state)
             else:
                 return _as_list(handler.handle(turn))
-        if turn.selected is not None and turn.selected.id.startswith("intent:"):
-            # A menu choice: the option names the intent to run.
-            intent = turn.selected.id.removeprefix("intent:")
+        picked = split_intent_option(turn.selected.id) if turn.selected is not None else None
+        if picked is not None:
+            # A menu choice: the option names the intent to run (and may carry hints, e.g. the vehicle).
+            intent, turn.hints = picked
             turn.parse = Parse(intent, 1.0, text=turn.message.text)
             turn.selected = None
         else:

@@ -579,3 +579,13 @@ def test_asking_for_the_next_service_instead_of_a_reading_leaves_the_mileage_flo
     assert c.text("ابي احدث قراءة العداد") == text("veh_ask_km", "ar", vehicle="Nissan Patrol 2022 (Abu Dhabi 12 18276)")
     assert _date(due_date, "ar") in c.text("متى الصيانة الجاية للباترول؟")
     assert _new_readings(demo_app) == []
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_booking_from_the_due_service_answer_keeps_the_chosen_car(chat, language) -> None:
+    c = chat(AHMED)  # two cars: the booking must not ask again which one
+    c.text("when is my Lexus due for its next service?" if language == "en" else "متى الصيانة الجاية لسيارتي اللكزس؟")
+    book = next(o.id for o in c.last.options if o.id.startswith("intent:book_service"))
+    said = _pick(c, book)
+    assert text("appt_ask_vehicle", language) not in said
+    assert "Lexus ES" in said or "Lexus" in said  # the service question names the chosen car
