@@ -32,6 +32,7 @@ from db.engine import make_engine, make_session_factory, normalise_url
 from db.models import Customer
 from dealerbot.bootstrap import App
 from dealerbot.clock import FixedClock
+from dealerbot.logging import configure_logging
 from dealerbot.settings import load_settings
 from nlu import rasa
 from nlu.client import NluClient
@@ -124,6 +125,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench_core")
     parser.add_argument("--core-messages", type=int, default=1000)
     args, _ = parser.parse_known_args(argv)
+    configure_logging("WARNING", "console")  # the figures, not every handler's log line
     project = rasa.RasaProject()
     print("core (message in → replies out, real Rasa server and database):")
     with tempfile.TemporaryDirectory(prefix="dealerbot-bench-core-") as tmp_name:

@@ -468,3 +468,17 @@ def test_last_slot_race_on_postgresql(databases, rasa_server) -> None:  # type: 
         assert offered and slot not in offered
     finally:
         engine.dispose()
+
+
+def test_book_service_wrong_choices_are_asked_again_in_english(chat, demo_app) -> None:
+    c = chat(AHMED)  # two cars: the vehicle is asked first
+    c.say("I'd like to book an oil change")
+    assert _step(demo_app, AHMED) == ("book_service", "vehicle")
+    offered = list(c.options)
+    c.say("9")  # no ninth car
+    assert _step(demo_app, AHMED) == ("book_service", "vehicle") and c.options == offered
+    c.say("1")
+    _answer_until(c, {"service": "1"}, demo_app, AHMED, "branch")
+    c.say("the moon branch")
+    assert _step(demo_app, AHMED) == ("book_service", "branch")
+    assert _appointments(demo_app, AHMED) == []
