@@ -233,9 +233,12 @@ def test_next_service_in_english_asks_which_car_then_tells_date_km_last_service_
     assert _date(due_date) in said and _km(due_km) in said
     assert _date(last.service_date) in said and _km(last.mileage_km) in said  # the last service
     assert "Latest mileage: 119,465 km" in said and "(your plan: every 6 months or 10,000 km)" in said
-    assert _ids(c) == ["intent:book_service", "intent:report_mileage"]
-    # The offer to book leads into the booking flow.
-    assert text("appt_ask_vehicle", "en") in _pick(c, "intent:book_service")
+    with demo_app.transaction() as s:
+        cruiser = _vehicle(s, AHMED, "Land Cruiser").id
+    assert _ids(c) == [f"intent:book_service?vehicle={cruiser}", f"intent:report_mileage?vehicle={cruiser}"]
+    # The offer to book leads into the booking flow, for that car (the vehicle is not asked again).
+    said = _pick(c, f"intent:book_service?vehicle={cruiser}")
+    assert text("appt_ask_vehicle", "en") not in said and "Land Cruiser" in said
 
 
 def test_next_service_for_a_car_named_in_the_message_is_answered_at_once(chat, demo_app) -> None:
@@ -480,7 +483,7 @@ def test_mileage_in_english_is_stored_and_the_next_service_told(chat, demo_app) 
     assert reading.recorded_at == demo_app.clock.now()
     with demo_app.transaction() as s:
         assert reading.vehicle_id == _vehicle(s, AHMED, "Land Cruiser").id
-    assert _ids(c) == ["intent:book_service"]
+    assert _ids(c) == [f"intent:book_service?vehicle={reading.vehicle_id}"]
 
 
 def test_mileage_written_as_120k_is_read(chat, demo_app) -> None:

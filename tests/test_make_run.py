@@ -27,7 +27,7 @@ def test_make_run_prepares_the_database_and_greets_the_demo_customer_by_name(emp
     env["DATABASE_URL"] = empty_db_url
     env["RASA_URL"] = f"http://127.0.0.1:{free_port()}"
     try:
-        done = _make("run", env, "hello\nbye\n")
+        done = _make("run", env, "hello\nany recalls on my land cruiser?\nbye\n")
         assert done.returncode == 0, done.stderr[-3000:]
         assert "Rasa server ready at" in done.stdout
         assert "Hello Ahmed Al Mansouri!" in done.stdout

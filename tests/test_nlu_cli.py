@@ -37,10 +37,18 @@ def test_the_model_name_follows_the_content_of_config_and_data(tmp_path):
     shutil.copy(root / "config.yml", copy / "config.yml")
     shutil.copy(root / "nlu" / "requirements-rasa.txt", copy / "nlu" / "requirements-rasa.txt")
     shutil.copytree(root / "nlu" / "data", copy / "nlu" / "data")
+    shutil.copytree(root / "nlu" / "rasa_components", copy / "nlu" / "rasa_components",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     project = RasaProject(copy)
     assert project.content_hash() == RasaProject().content_hash()
     data_file = next((copy / "nlu" / "data").glob("*.yml"))
     data_file.write_text(data_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert project.content_hash() != RasaProject().content_hash()
+    # The custom components are part of the model too.
+    data_file.write_text(data_file.read_text(encoding="utf-8")[:-1], encoding="utf-8")
+    assert project.content_hash() == RasaProject().content_hash()
+    component = copy / "nlu" / "rasa_components" / "linear_classifier.py"
+    component.write_text(component.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert project.content_hash() != RasaProject().content_hash()
 
 
