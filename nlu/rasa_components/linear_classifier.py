@@ -2,8 +2,9 @@
 
 Why not Rasa's LogisticRegressionClassifier: its regularisation strength is fixed (C=1), which overfits
 our ~8k examples of sparse word and character n-gram counts; a strongly regularised linear SVM scored
-higher on cross-validation (README, Performance) and trains in seconds instead of a minute. Confidences
-come from sigmoid calibration on internal folds, so FallbackClassifier's threshold keeps its meaning.
+higher on cross-validation and the whole pipeline trains faster with it (README, Performance).
+Confidences come from sigmoid calibration on internal folds, so FallbackClassifier's threshold keeps
+its meaning.
 """
 
 from __future__ import annotations
