@@ -11,7 +11,6 @@ the same day. Warranty claims share the same-day rule (actions/warranty.py).
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
@@ -23,6 +22,7 @@ from bot.messages import register
 from bot.types import Option, Reply
 from db.models import Appointment, CaseNote, Complaint, Feedback, Vehicle, WarrantyClaim
 from dealerbot.logging import get_logger
+from bot.text import ascii_digits
 
 log = get_logger("actions.cases")
 
@@ -84,7 +84,6 @@ _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "other": ("other", "something else", "أخرى", "اخرى", "غير ذلك", "شيء آخر"),
 }
 
-_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _TICKET = re.compile(r"\b(WC|C)\s*-?\s*(\d{1,9})\b", re.IGNORECASE)
 
 _AR_MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر",
@@ -242,7 +241,7 @@ register(
 
 
 def normalise_digits(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").translate(_ARABIC_DIGITS)
+    return ascii_digits(text)
 
 
 def fmt_date(turn: Turn, day: date) -> str:

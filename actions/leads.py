@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from bot.messages import register
 from bot.types import Option, Reply
 from db.models import Branch, Lead, MileageReading, StockVehicle, UpgradeWish, Vehicle
 from dealerbot.logging import get_logger
+from bot.text import ascii_digits
 
 log = get_logger("actions.leads")
 
@@ -223,14 +223,13 @@ register(
 
 # --- text helpers --------------------------------------------------------------------------------------
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 # Arabic prefixes glued to a word: "للباترول", "بالكامري", "والتيما".
 _AR_PREFIX = r"(?:وال|بال|لل|ال|و|ب|ل)?"
 
 
 def norm(text: str) -> str:
     """Lower-case text with Arabic letter variants folded and punctuation as spaces, for matching."""
-    text = unicodedata.normalize("NFKC", text).translate(_DIGITS).lower()
+    text = ascii_digits(text).lower()
     text = re.sub("[إأآٱ]", "ا", text).replace("ة", "ه").replace("ى", "ي")
     text = re.sub(r"[\u064B-\u0652\u0640]", "", text)
     text = re.sub(r"[^\w\s]", " ", text)
@@ -249,7 +248,7 @@ def _has_any(said: str, words: Iterable[str]) -> bool:
 
 def fold(text: str) -> str:
     """Lower-case text with Western digits and Arabic letter variants folded, punctuation kept."""
-    text = unicodedata.normalize("NFKC", text).translate(_DIGITS).lower()
+    text = ascii_digits(text).lower()
     return re.sub("[إأآٱ]", "ا", text).replace("ة", "ه").replace("ى", "ي")
 
 
@@ -262,7 +261,7 @@ _NUMBER = re.compile(
 
 def parse_amount(text: str) -> int | None:
     """The first amount in text: "85000", "85,000 km", "85k", "٨٥ ألف", "1.2 million" → int."""
-    said = unicodedata.normalize("NFKC", text).translate(_DIGITS).replace("٬", ",").replace("٫", ".")
+    said = ascii_digits(text)
     said = re.sub("[إأآ]", "ا", said.lower())
     match = _NUMBER.search(said)
     if match is None:
@@ -275,7 +274,7 @@ def parse_amount(text: str) -> int | None:
 
 
 def _year_in(text: str) -> int | None:
-    match = re.search(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)", unicodedata.normalize("NFKC", text).translate(_DIGITS))
+    match = re.search(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)", ascii_digits(text))
     return int(match.group(1)) if match else None
 
 

@@ -34,7 +34,6 @@ after the customer confirms it. After storing, the next due service is recompute
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -64,6 +63,7 @@ from db.models import (
     VehicleDocument,
 )
 from dealerbot.logging import get_logger
+from bot.text import ascii_digits
 
 log = get_logger("actions.vehicle")
 
@@ -90,7 +90,6 @@ PAGE_SIZE = 5
 
 SECTIONS = ("records", "inspection", "documents")
 
-_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٬٫", "01234567890123456789,.")
 
 # Arabic names of the makes and models customers write in Arabic script (Latin names are matched by
 # actions.cases.vehicle_named).
@@ -397,7 +396,7 @@ register(
 
 
 def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").translate(_ARABIC_DIGITS)
+    return ascii_digits(text)
 
 
 def _arabic_named(said: str, vehicles: list[Vehicle]) -> Vehicle | None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from bot.text import ascii_digits
 from bot.types import Option
 
-_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
 def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(_ARABIC_DIGITS).lower()
+    text = ascii_digits(text).lower()
     text = re.sub(r"[^\w\s]", " ", text)
     return " ".join(text.split())
 

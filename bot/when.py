@@ -11,11 +11,11 @@ offers the nearest slots that fit it. Times are the dealership's local time (Asi
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+from bot.text import ascii_digits
+
 _ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ة": "ه", "ـ": None, "،": ",", "؟": "?"})
 _DIACRITICS = re.compile("[\u064b-\u0652\u0670]")
 
@@ -37,7 +37,7 @@ class When:
 
 def normalise(text: str) -> str:
     """Lower case, ASCII digits, folded Arabic letter variants, no diacritics, single spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(_DIGITS).lower()
+    text = ascii_digits(text).lower()
     text = _DIACRITICS.sub("", text).translate(_ARABIC_FOLD)
     text = text.replace("٫", ":").replace("\u066b", ":")
     text = re.sub(r"[!?,;]+", " ", text)
