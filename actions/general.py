@@ -78,6 +78,14 @@ register(
             "ar": "لم أجد هذا الرقم بين عملائنا، لذلك لا يمكنني عرض تفاصيل المركبات أو الطلبات هنا. يمكنني "
             "تقديم معلومات عامة أو تحويل طلبك إلى أحد موظفينا.",
         },
+        # Weekday names, Monday = 0 as in datetime.weekday().
+        "weekday_0": {"en": "Monday", "ar": "الاثنين"},
+        "weekday_1": {"en": "Tuesday", "ar": "الثلاثاء"},
+        "weekday_2": {"en": "Wednesday", "ar": "الأربعاء"},
+        "weekday_3": {"en": "Thursday", "ar": "الخميس"},
+        "weekday_4": {"en": "Friday", "ar": "الجمعة"},
+        "weekday_5": {"en": "Saturday", "ar": "السبت"},
+        "weekday_6": {"en": "Sunday", "ar": "الأحد"},
         "no_vehicles": {
             "en": "I could not find a vehicle registered to you. A colleague can check that for you.",
             "ar": "لم أجد مركبة مسجلة باسمك. يمكن لأحد زملائنا التحقق من ذلك.",

@@ -53,13 +53,6 @@ register(
         },
         "info_opens_on": {"en": "closed now, opens {day} at {time}", "ar": "مغلق الآن، يفتح يوم {day} الساعة {time}"},
         "info_closed_now": {"en": "closed now", "ar": "مغلق الآن"},
-        "info_day_0": {"en": "Monday", "ar": "الاثنين"},
-        "info_day_1": {"en": "Tuesday", "ar": "الثلاثاء"},
-        "info_day_2": {"en": "Wednesday", "ar": "الأربعاء"},
-        "info_day_3": {"en": "Thursday", "ar": "الخميس"},
-        "info_day_4": {"en": "Friday", "ar": "الجمعة"},
-        "info_day_5": {"en": "Saturday", "ar": "السبت"},
-        "info_day_6": {"en": "Sunday", "ar": "الأحد"},
         "info_no_branches": {
             "en": "Sorry, I have no branch details at the moment. A colleague can help you.",
             "ar": "عذراً، لا تتوفر لدي تفاصيل الفروع حالياً. يمكن لأحد زملائنا مساعدتك.",
@@ -206,7 +199,7 @@ def _status(turn: Turn, periods: dict[int, list[tuple[time, time]]], now: dateti
             opens = _clock(periods[day][0][0])
             if ahead == 1:
                 return turn.t("info_opens_tomorrow", time=opens)
-            return turn.t("info_opens_on", day=turn.t(f"info_day_{day}"), time=opens)
+            return turn.t("info_opens_on", day=turn.t(f"weekday_{day}"), time=opens)
     return turn.t("info_closed_now")
 
 
@@ -218,14 +211,14 @@ def hours_lines(turn: Turn, branch: Branch) -> str:
     lines = [
         turn.t(
             "info_today_line",
-            day=turn.t(f"info_day_{today}"),
+            day=turn.t(f"weekday_{today}"),
             hours=_hours_text(turn, periods[today]),
             status=_status(turn, periods, now),
         )
     ]
     for ahead in range(1, 7):
         day = (today + ahead) % 7
-        lines.append(turn.t("info_day_line", day=turn.t(f"info_day_{day}"), hours=_hours_text(turn, periods[day])))
+        lines.append(turn.t("info_day_line", day=turn.t(f"weekday_{day}"), hours=_hours_text(turn, periods[day])))
     return "\n".join(lines)
 
 

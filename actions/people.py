@@ -67,13 +67,6 @@ register(
         "people_when_today": {"en": "today from {time}", "ar": "اليوم ابتداءً من الساعة {time}"},
         "people_when_tomorrow": {"en": "tomorrow from {time}", "ar": "غداً ابتداءً من الساعة {time}"},
         "people_when_day": {"en": "on {day} from {time}", "ar": "يوم {day} ابتداءً من الساعة {time}"},
-        "people_day_0": {"en": "Monday", "ar": "الاثنين"},
-        "people_day_1": {"en": "Tuesday", "ar": "الثلاثاء"},
-        "people_day_2": {"en": "Wednesday", "ar": "الأربعاء"},
-        "people_day_3": {"en": "Thursday", "ar": "الخميس"},
-        "people_day_4": {"en": "Friday", "ar": "الجمعة"},
-        "people_day_5": {"en": "Saturday", "ar": "السبت"},
-        "people_day_6": {"en": "Sunday", "ar": "الأحد"},
         # --- notifications ------------------------------------------------------------------------------
         "people_kind_service_reminders": {"en": "Service reminders", "ar": "تذكيرات الصيانة"},
         "people_kind_appointment_reminders": {"en": "Appointment reminders", "ar": "تذكيرات المواعيد"},
@@ -273,7 +266,7 @@ def _when(turn: Turn, at: datetime) -> str:
         return turn.t("people_when_today", time=clock)
     if days == 1:
         return turn.t("people_when_tomorrow", time=clock)
-    return turn.t("people_when_day", day=turn.t(f"people_day_{local.weekday()}"), time=clock)
+    return turn.t("people_when_day", day=turn.t(f"weekday_{local.weekday()}"), time=clock)
 
 
 # --- stop_notifications --------------------------------------------------------------------------------
