@@ -29,6 +29,8 @@ class Report:
     accuracy: float
     by_script: dict[str, tuple[float, int]]  # script -> (accuracy, n)
     macro_f1_by_script: dict[str, float]
+    # by language: english, arabizi, and all Arabic (Arabic script + Arabizi) -> (accuracy, macro F1, n)
+    by_language: dict[str, tuple[float, float, int]]
     confused: list[tuple[str, str, int]]  # (gold, predicted, count)
     entity_precision: float
     entity_recall: float
@@ -44,6 +46,9 @@ class Report:
             "accuracy": round(self.accuracy, 4),
             "macro_f1_by_script": {k: round(v, 4) for k, v in self.macro_f1_by_script.items()},
             "accuracy_by_script": {k: {"accuracy": round(a, 4), "n": n} for k, (a, n) in self.by_script.items()},
+            "by_language": {
+                k: {"accuracy": round(a, 4), "macro_f1": round(f, 4), "n": n} for k, (a, f, n) in self.by_language.items()
+            },
             "fallback_rate": round(self.fallback_rate, 4),
             "entity_f1": round(self.entity_f1, 4),
             "entity_precision": round(self.entity_precision, 4),
@@ -95,6 +100,12 @@ def score(examples: list[Example], parses: list[Parse], top_confused: int = 10) 
         if subset:
             by_script[script] = (sum(g == p for g, p in subset) / len(subset), len(subset))
             macro_by_script[script] = _intent_scores(subset)[1]
+    by_language: dict[str, tuple[float, float, int]] = {}
+    for language, members in (("english", {"english"}), ("arabizi", {"arabizi"}), ("arabic", {"arabic", "arabizi"})):
+        subset = [(g, p) for (g, p), e in zip(pairs, examples, strict=True) if e.language in members]
+        if subset:
+            accuracy = sum(g == p for g, p in subset) / len(subset)
+            by_language[language] = (accuracy, _intent_scores(subset)[1], len(subset))
     confused = Counter((g, p) for g, p in pairs if g != p)
     tp = n_pred = n_gold = 0
     for example, parse in zip(examples, parses, strict=True):
@@ -109,6 +120,7 @@ def score(examples: list[Example], parses: list[Parse], top_confused: int = 10) 
         accuracy=correct / len(pairs) if pairs else 0.0,
         by_script=by_script,
         macro_f1_by_script=macro_by_script,
+        by_language=by_language,
         confused=[(g, p, c) for (g, p), c in confused.most_common(top_confused)],
         entity_precision=ent_p,
         entity_recall=ent_r,
@@ -132,6 +144,11 @@ def render(report: Report, title: str) -> str:
         lines.append(
             f"{label:<20}accuracy {accuracy:.3f}, macro F1 {report.macro_f1_by_script[script]:.3f} ({n} examples)"
         )
+    labels = {"english": "English", "arabizi": "  of it Arabizi", "arabic": "Arabic (+Arabizi)"}
+    for language in ("english", "arabic", "arabizi"):
+        if language in report.by_language:
+            accuracy, macro, n = report.by_language[language]
+            lines.append(f"{labels[language]:<20}accuracy {accuracy:.3f}, macro F1 {macro:.3f} ({n} examples)")
     lines.append(
         f"entities            F1 {report.entity_f1:.3f} (precision {report.entity_precision:.3f}, "
         f"recall {report.entity_recall:.3f})"

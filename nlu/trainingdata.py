@@ -18,6 +18,15 @@ import yaml
 # [text](entity) or [text]{"entity": "...", "value": "..."}; the text may not contain brackets.
 _ANNOTATION = re.compile(r"\[(?P<text>[^\[\]]+)\](?:\((?P<name>[^)]+)\)|(?P<json>\{[^{}]+\}))")
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
+# Arabizi (Arabic in Latin letters): a digit standing for an Arabic letter inside or at the start of a
+# word (a7jiz, sa3a, 5alas, 3indi; not 2nd, 9am, rav4, x5), or a common Gulf word. A heuristic for
+# reporting scores by language, not for classifying messages.
+_ARABIZI = re.compile(
+    r"(?i)\b[a-z]+[2-9]+[a-z]\w*|\b[2-9](?!(?:nd|rd|th|st|am|pm|km|hrs?|ish)\b)[a-z]{2,}"
+    r"|\b(?:abi|abgha|ab8a|abga|abee|shu|shlon|wain|wein|inshallah|yalla|mashallah|mafi|enta|inta|sayara"
+    r"|sayyara|sayarti|mawid|mumkin|momken|ya3ni|zain|zein|wayed|wajid|khalas|bachir|baachir|bukra"
+    r"|shukran|mashkoor|marhaba|ahlan|akhi|tamam|el|3ala|ma3|ba3d|3indi|3indkum|ana|habibi)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,13 @@ class Example:
     def script(self) -> str:
         """'arabic' when the text has Arabic script, else 'latin' (English and Arabizi)."""
         return "arabic" if _ARABIC.search(self.text) else "latin"
+
+    @property
+    def language(self) -> str:
+        """'english', 'arabizi' (Arabic in Latin letters, by spelling) or 'arabic' (Arabic script)."""
+        if self.script == "arabic":
+            return "arabic"
+        return "arabizi" if _ARABIZI.search(self.text) else "english"
 
 
 def parse_annotated(raw: str, synonyms: dict[str, str] | None = None) -> tuple[str, tuple[GoldEntity, ...]]:

@@ -9,7 +9,7 @@ import pytest
 from nlu.client import Entity, Parse
 from nlu.evaluation import render, score
 from nlu.rasa import RasaProject
-from nlu.trainingdata import load, parse_annotated, stratified_folds, write
+from nlu.trainingdata import Example, load, parse_annotated, stratified_folds, write
 
 DESIGN_INTENTS = {
     "greet", "goodbye", "thanks", "affirm", "deny", "book_service", "reschedule_appointment",
@@ -118,3 +118,36 @@ def test_scores_per_intent_macro_f1_per_script_confusions_and_entities(tmp_path:
     assert report.macro_f1 == pytest.approx((2 / 3 + 0.8 + 1.0) / 3)
     text = render(report, "test")
     assert "complaint -> feedback: 1" in text and "Arabic script" in text
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("abi a7jiz maw3ed bachir", "arabizi"),
+        ("sayarti 5arbana", "arabizi"),
+        ("shlon el dawam", "arabizi"),
+        ("ابي احجز موعد", "arabic"),
+        ("my 2nd service at 9am in Al Quoz", "english"),
+        ("rav4 and x5 prices", "english"),
+        ("VIN JTMHV05J504123456 recall?", "english"),
+    ],
+)
+def test_arabizi_is_told_from_english_by_its_spelling(text, language):
+    assert Example(text, "greet", (), text).language == language
+
+
+def test_scores_per_language_count_arabizi_as_arabic(tmp_path: Path):
+    (tmp_path / "gold.yml").write_text(
+        'version: "3.1"\nnlu:\n'
+        "- intent: complaint\n  examples: |\n    - rude staff\n    - el mowa6af ma 3indah adab\n"
+        "    - الموظف وقح\n",
+        encoding="utf-8",
+    )
+    gold = load(tmp_path / "gold.yml").examples
+    report = score(gold, [_parse("complaint"), _parse("feedback"), _parse("complaint")])
+    assert report.by_language["english"] == (1.0, 1.0, 1)
+    assert report.by_language["arabizi"][0] == 0.0 and report.by_language["arabizi"][2] == 1
+    assert report.by_language["arabic"][0] == pytest.approx(0.5) and report.by_language["arabic"][2] == 2
+    assert report.by_script["latin"] == (0.5, 2)
+    text = render(report, "test")
+    assert "English" in text and "Arabic (+Arabizi)" in text and "of it Arabizi" in text
