@@ -367,15 +367,6 @@ def _when_data(when: When | None) -> dict[str, Any] | None:
     }
 
 
-def _yes(turn: Turn) -> bool | None:
-    """True/False when the customer answered yes/no (an option or in words), else None."""
-    if turn.selected is not None and turn.selected.id in {"yes", "no"}:
-        return turn.selected.id == "yes"
-    if turn.parse.intent in {"affirm", "deny"} and turn.parse.confidence >= 0.5:
-        return turn.parse.intent == "affirm"
-    return None
-
-
 def _yes_no(turn: Turn, yes_key: str = "appt_yes", no_key: str = "appt_no") -> list[Option]:
     return [turn.option("yes", yes_key), turn.option("no", no_key)]
 
@@ -550,7 +541,7 @@ def book_service_type(turn: Turn) -> Reply:
     return reply
 
 
-@step(BOOK, "branch")
+@step(BOOK, "branch", keeps=("dealership_info",))
 def book_branch(turn: Turn) -> Reply:
     code = None
     if turn.selected is not None and turn.selected.id.startswith("branch:"):
@@ -613,7 +604,7 @@ def book_extras(turn: Turn) -> Reply:
     choice = turn.selected.id if turn.selected is not None else None
     said = " ".join((turn.message.text or "").split()).lower()
     done_words = {turn.t(k).lower() for k in ("appt_extras_done", "appt_extras_none")}
-    if choice == "extras:done" or (choice is None and (_yes(turn) is False or said in done_words)):
+    if choice == "extras:done" or (choice is None and (turn.yes_no() is False or said in done_words)):
         turn.remember(extras_done=True)
         return _advance(turn)
     available = _extras_available(turn, branch, service, at)
@@ -656,7 +647,7 @@ def book_address(turn: Turn) -> Reply:
 
 @step(BOOK, "confirm", keeps=("affirm", "deny"))
 def book_confirm(turn: Turn) -> Reply:
-    answer = _yes(turn)
+    answer = turn.yes_no()
     if answer is None:
         return turn.ask(BOOK, "confirm", "appt_yes_no", _yes_no(turn))
     if not answer:
@@ -846,7 +837,7 @@ def reschedule_slot(turn: Turn) -> Reply:
 
 @step(RESCHEDULE, "confirm", keeps=("affirm", "deny"))
 def reschedule_confirm(turn: Turn) -> Reply:
-    answer = _yes(turn)
+    answer = turn.yes_no()
     if answer is None:
         return turn.ask(RESCHEDULE, "confirm", "appt_yes_no", _yes_no(turn))
     appointment = _own_appointment(turn, turn.data.get("reference"))
@@ -889,7 +880,7 @@ def cancel_pick(turn: Turn) -> Reply:
 
 @step(CANCEL, "confirm", keeps=("affirm", "deny", "cancel_appointment"))
 def cancel_confirm(turn: Turn) -> Reply:
-    answer = _yes(turn)
+    answer = turn.yes_no()
     if answer is None and turn.parse.intent == "cancel_appointment" and turn.parse.confidence >= SWITCH_CONFIDENCE:
         answer = True  # "yes cancel it"
     appointment = _own_appointment(turn, turn.data.get("reference"))

@@ -590,21 +590,6 @@ def _yes_no(turn: Turn) -> list[Option]:
     return [turn.option("yes", "leads_yes"), turn.option("no", "leads_no")]
 
 
-def _answer_yes_no(turn: Turn) -> bool | None:
-    if turn.selected is not None:
-        return turn.selected.id == "yes"
-    if turn.parse.intent == "affirm":
-        return True
-    if turn.parse.intent == "deny":
-        return False
-    said = norm(turn.message.text or "")
-    if said in {"y", "yes", "yeah", "yep", "sure", "ok", "okay", "نعم", "ايوه", "ايوا", "اي", "اكيد", "تمام", "ماشي"}:
-        return True
-    if said in {"n", "no", "nope", "لا", "لا شكرا", "no thanks"}:
-        return False
-    return None
-
-
 # --- trade_in --------------------------------------------------------------------------------------------
 
 _UPGRADE_HINTS = (
@@ -751,7 +736,7 @@ def _condition_options(turn: Turn) -> list[Option]:
     return [turn.option(f"condition:{c}", f"trade_condition_{c}") for c in _CONDITIONS]
 
 
-@step("trade_in", "condition")
+@step("trade_in", "condition", keeps=("feedback", "affirm"))
 def trade_condition_step(turn: Turn) -> Reply:
     condition = None
     if turn.selected is not None and turn.selected.id.startswith("condition:"):
@@ -907,7 +892,7 @@ def _upgrade_done(turn: Turn) -> Reply:
 
 @step("trade_in", "offer", keeps=("affirm", "deny"))
 def trade_offer_step(turn: Turn) -> Reply:
-    answer = _answer_yes_no(turn)
+    answer = turn.yes_no()
     data = turn.data
     done = data.get("done", [])
     if answer is None:

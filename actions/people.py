@@ -272,8 +272,6 @@ def _when(turn: Turn, at: datetime) -> str:
 # --- stop_notifications --------------------------------------------------------------------------------
 
 FLOW = "stop_notifications"
-# A yes or no read from free words must be clear; a stray number or word is asked again.
-YES_NO_CONFIDENCE = 0.5
 KINDS = ("service_reminders", "appointment_reminders", "recall_notices", "feedback_surveys", "marketing")
 
 _ARABIC_MARKS = re.compile(r"[\u064b-\u0652\u0670\u0640]")  # harakat, dagger alef, tatweel
@@ -426,9 +424,7 @@ def _ask_confirm(turn: Turn, on: bool, kinds: list[str], again: bool = False) ->
 def confirm(turn: Turn) -> Reply:
     on = bool(turn.data.get("on"))
     kinds = [k for k in turn.data.get("kinds", []) if k in KINDS]
-    answer = turn.selected.id if turn.selected is not None else None
-    if answer is None and turn.parse.degraded is None and turn.parse.confidence >= YES_NO_CONFIDENCE:
-        answer = {"affirm": "yes", "deny": "no"}.get(turn.parse.intent)
+    answer = {True: "yes", False: "no", None: None}[turn.yes_no()]
     if not kinds:
         turn.finish()
         return turn.reply("people_notif_unchanged")

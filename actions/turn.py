@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
@@ -17,6 +18,17 @@ from bot.types import InboundMessage, Option, Reply
 from db.models import ChannelIdentity, ConversationState, Customer, OutboxMessage, Vehicle
 from dealerbot.settings import Settings
 from nlu.client import Parse
+
+
+# A yes/no answer comes from the option picked, plain yes/no words, or the model when it is sure enough.
+# A hedge ("maybe", "not sure", "مدري", "يمكن") is neither, whatever the model says: nothing is done on a guess.
+YES_NO_CONFIDENCE = 0.5
+_HEDGE = re.compile(
+    r"(?i)\b(?:maybe|mayb|perhaps|not sure|unsure|dunno|don'?t know|idk|probably|might|yimkin|madri|ma adri)\b"
+    r"|ربما|يمكن|مدري|ما ادري|ما أدري|(?:مو|مب|مش|ماني|مانيب) متا?أ?كد|يجوز"
+)
+_YES_WORDS = {"y", "yes", "yeah", "yep", "sure", "ok", "okay", "نعم", "ايوه", "ايوا", "اي", "اكيد", "أكيد", "تمام", "ماشي"}
+_NO_WORDS = {"n", "no", "nope", "no thanks", "لا", "لا شكرا", "لا شكراً"}
 
 
 @dataclass
@@ -35,6 +47,20 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     # What a menu option carried besides its intent ("intent:book_service?vehicle=12" → {"vehicle": "12"}).
     hints: dict[str, str] = field(default_factory=dict)
+
+    def yes_no(self) -> bool | None:
+        """True or False when the customer answered yes or no (an option, in words), else None."""
+        if self.selected is not None:
+            return {"yes": True, "no": False}.get(self.selected.id)
+        said = self.message.text or ""
+        if _HEDGE.search(said):
+            return None
+        folded = " ".join(re.sub(r"[^\w\s]", " ", said.lower()).split())
+        if folded in _YES_WORDS or folded in _NO_WORDS:
+            return folded in _YES_WORDS
+        if self.parse.degraded is None and self.parse.confidence >= YES_NO_CONFIDENCE:
+            return {"affirm": True, "deny": False}.get(self.parse.intent)
+        return None
 
     # --- time ---------------------------------------------------------------------------------------
     @property

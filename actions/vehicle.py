@@ -1092,14 +1092,6 @@ def _age_years(vehicle: Vehicle, today: date) -> float:
     return max((today - date(vehicle.year, 1, 1)).days / 365.25, 1.0)
 
 
-def _yes_no(turn: Turn) -> bool | None:
-    if turn.selected is not None and turn.selected.id in {"yes", "no"}:
-        return turn.selected.id == "yes"
-    if turn.selected is None and turn.parse.intent in {"affirm", "deny"} and turn.parse.confidence >= 0.5:
-        return turn.parse.intent == "affirm"
-    return None
-
-
 @intent("report_mileage")
 def report_mileage(turn: Turn) -> Reply | list[Reply]:
     km = mileage_in(turn) if turn.customer is not None else None
@@ -1144,7 +1136,7 @@ def report_mileage_confirm(turn: Turn) -> Reply | list[Reply]:
     pending = turn.data.get("pending_km")
     if vehicle is None or pending is None:
         return dispatch_elsewhere(turn)
-    answer = _yes_no(turn)
+    answer = turn.yes_no()
     typed = mileage_in(turn) if turn.selected is None else None
     if typed is not None and typed != pending:
         return _take_reading(turn, vehicle, typed)  # a corrected reading, checked afresh

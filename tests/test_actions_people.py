@@ -261,6 +261,16 @@ def test_wrong_answers_are_asked_again_in_arabic(chat, demo_app):
     assert all(v for k, v in consents(demo_app, FATIMA).items() if k != "marketing")
 
 
+def test_a_hedge_is_never_taken_for_yes(chat, demo_app):
+    c = chat(FATIMA)
+    c.say("وقفوا الرسائل")
+    c.say("تذكيرات المواعيد")
+    for hedge in ("مدري", "يمكن", "مو متأكد"):
+        assert c.text(hedge).startswith(text("people_notif_confirm_again_off", "ar", kinds="تذكيرات المواعيد"))
+    assert all(v for k, v in consents(demo_app, FATIMA).items() if k != "marketing")
+    assert c.text("ايوه") == text("people_notif_done_off", "ar", kinds="تذكيرات المواعيد")
+
+
 def test_resume_reminders_turns_chosen_kinds_back_on(chat, demo_app):
     set_consents(demo_app, AHMED, service_reminders=False, appointment_reminders=False, marketing=False)
     c = chat(AHMED)
