@@ -116,3 +116,14 @@ def test_an_unknown_encoder_or_a_bad_scale_is_refused(tmp_path):
     assert len(result) == 2
     assert "encoder must be one of ['e5', 'use']" in result[0]
     assert "scale must be positive" in result[1]
+
+
+def test_codes_are_left_out_of_what_the_encoders_read_and_long_texts_are_cut(tmp_path):
+    result = run_in_rasa("""
+        f = featurizer(__import__("pathlib").Path(sys.argv[1]), encoder="use", max_chars=20)
+        print(json.dumps([f.prepare(t) for t in (
+            "ابي اغير موعدي BK-HNQXPW", "VIN JTMHV05J504123456 recall?", "my X-Trail and RAV4",
+            "sayarti 5arbana", "ticket C-77", "a  b " * 30)]))
+    """, tmp_path)
+    assert result[:5] == ["ابي اغير موعدي", "VIN recall?", "my X-Trail and RAV4", "sayarti 5arbana", "ticket C-77"]
+    assert len(result[5]) == 20

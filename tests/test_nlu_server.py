@@ -97,6 +97,18 @@ async def test_right_to_left_marks_do_not_change_the_intent(client):
     assert marked.intent == plain.intent == "book_service"
 
 
+@pytest.mark.parametrize(
+    ("template", "intent"),
+    [("ابي اغير موعدي {}", "reschedule_appointment"), ("cancel {} please", "cancel_appointment"),
+     ("what time is {}", "check_appointment")],
+)
+async def test_a_booking_reference_does_not_change_the_intent(client, template, intent):
+    # References are random (BK- and six letters or digits); none of these is in the training data.
+    for reference in ("BK-HNQXPW", "BK-6M6NPK", "BK-ZZQWER", "BK-A1B2C3"):
+        parse = await client.parse(template.format(reference))
+        assert parse.intent == intent, (reference, parse.ranking[:3])
+
+
 async def test_when_the_server_stops_the_client_degrades_to_the_fallback():
     project = rasa.RasaProject()
     log_file = project.var_dir / "rasa-test-stop.log"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Text
@@ -42,6 +43,14 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 logger = logging.getLogger(__name__)
 
 CACHE_ENV = "DEALERBOT_EMBEDDING_CACHE"
+
+# Codes carry no meaning for an encoder but move its vector: a booking reference (BK-HNQXPW), a ticket
+# (CL-12345), a VIN or another upper-case code with letters and digits. They are left out of the text
+# the encoders read (the n-gram features and the entity extractors still see them).
+_CODES = re.compile(
+    r"\b[A-Z]{1,3}-[A-Z0-9]{4,}\b"
+    r"|\b(?=[A-Z]*[0-9])(?=[0-9]*[A-Z])[A-Z0-9]{6,}\b"
+)
 
 Encode = Callable[[List[str]], np.ndarray]
 
@@ -163,9 +172,13 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         cls.validate_config(config)
         return cls(config, execution_context.node_name)
 
+    def prepare(self, text: str) -> str:
+        """What the encoder reads: codes left out, whitespace collapsed, at most max_chars."""
+        return " ".join(_CODES.sub(" ", text[: self.max_chars * 2]).split())[: self.max_chars]
+
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dim) unit vectors, unscaled; empty or blank texts get zero vectors."""
-        texts = [" ".join(text[: self.max_chars * 2].split())[: self.max_chars] for text in texts]
+        """(len(texts), dim) unit vectors, unscaled; texts with nothing to read get zero vectors."""
+        texts = [self.prepare(text) for text in texts]
         wanted = [i for i, text in enumerate(texts) if text]
         parts = [
             self._encode([texts[i] for i in wanted[start : start + self.batch_size]])
@@ -192,7 +205,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         messages = [m for m in training_data.training_examples if m.get(TEXT)]
-        texts = [" ".join(m.get(TEXT).split()) for m in messages]
+        texts = [self.prepare(m.get(TEXT)) for m in messages]
         directory = os.environ.get(CACHE_ENV)
         if not directory:
             self._set(messages, self.vectors(texts))
