@@ -178,7 +178,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dim) unit vectors, unscaled; texts with nothing to read get zero vectors."""
-        texts = [self.prepare(text) for text in texts]
+        return self._encode_prepared([self.prepare(text) for text in texts])
+
+    def _encode_prepared(self, texts: Sequence[str]) -> np.ndarray:
         wanted = [i for i, text in enumerate(texts) if text]
         parts = [
             self._encode([texts[i] for i in wanted[start : start + self.batch_size]])
@@ -208,7 +210,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         texts = [self.prepare(m.get(TEXT)) for m in messages]
         directory = os.environ.get(CACHE_ENV)
         if not directory:
-            self._set(messages, self.vectors(texts))
+            self._set(messages, self._encode_prepared(texts))
             return training_data
         cache = EmbeddingCache(Path(directory), self.encoder_name)
         known = cache.load()
@@ -216,7 +218,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         missing = list({key: text for key, text in zip(keys, texts) if key not in known}.items())
         if missing:
             logger.info(f"{self.encoder_name}: encoding {len(missing)} of {len(texts)} training texts")
-            fresh = self.vectors([text for _, text in missing])
+            fresh = self._encode_prepared([text for _, text in missing])
             known.update({key: vector for (key, _), vector in zip(missing, fresh)})
             cache.save(known)
         self._set(messages, [known[key] for key in keys])
