@@ -94,7 +94,7 @@ def _conversations(phones: list[tuple[str, str]], count: int) -> list[list[Inbou
         for phone, language in phones:
             script = SCRIPT_AR if language == "ar" else SCRIPT_EN
             sent = scripts.setdefault(phone, [])
-            sent.append(InboundMessage(channel="console", sender=phone, text=script[len(sent) % len(script)]))
+            sent.append(InboundMessage(channel="console", sender=phone, phone=phone, text=script[len(sent) % len(script)]))
             order.append(phone)
             total += 1
             if total >= count:
@@ -148,7 +148,7 @@ def main(argv: list[str]) -> None:
 
                         async def measure() -> tuple[list[float], float]:
                             async with NluClient(server.url, timeout=10) as nlu:
-                                return await _run(Assistant(app, nlu), conversations, concurrency)
+                                return await _run(Assistant(transaction=app.transaction, settings=app.settings, clock=app.clock, nlu=nlu), conversations, concurrency)
 
                         timings, elapsed = asyncio.run(measure())
                         print(

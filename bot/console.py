@@ -13,17 +13,10 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-from bot.core import Assistant
-from bot.types import InboundMessage, Reply
-from dealerbot.bootstrap import App
+from bot.channels import ConsoleChannel, Recipient
+from bot.types import InboundMessage
+from dealerbot.bootstrap import App, Services, compose
 from nlu.client import NluClient
-
-
-def render(reply: Reply) -> str:
-    lines = [reply.text]
-    lines.extend(f"  {index}. {option.label}" for index, option in enumerate(reply.options, start=1))
-    lines.extend(f"  [{a.title or a.kind}] {a.url}" for a in reply.attachments)
-    return "\n".join(lines)
 
 
 def run_chat(
@@ -37,25 +30,24 @@ def run_chat(
     out = out or sys.stdout
     interactive = lines is None and sys.stdin.isatty()
     source: Iterable[str] = lines if lines is not None else _prompted() if interactive else sys.stdin
-    return asyncio.run(_converse(app, phone, as_json, source, out, nlu))
+    services = compose(app, nlu=nlu, channels=[])
+    return asyncio.run(_converse(services, phone, source, ConsoleChannel(out=out, as_json=as_json), own_nlu=nlu is None))
 
 
-async def _converse(
-    app: App, phone: str, as_json: bool, source: Iterable[str], out: TextIO, nlu: NluClient | None
-) -> int:
-    client = nlu or NluClient(app.settings.rasa_url)
-    assistant = Assistant(app, client)
+async def _converse(services: Services, phone: str, source: Iterable[str], channel: ConsoleChannel, own_nlu: bool) -> int:
+    # The terminal vouches for the number it was started with: it is the operator's tool.
+    recipient = Recipient(channel="console", address=phone)
     try:
         for raw in source:
             said = raw.rstrip("\r\n")
             if not said.strip():
                 continue
-            replies = await assistant.handle(InboundMessage(channel="console", sender=phone, text=said))
-            for reply in replies:
-                print(reply.as_json() if as_json else render(reply), file=out, flush=True)
+            message = InboundMessage(channel="console", sender=phone, phone=phone, text=said)
+            for reply in await services.assistant.handle(message):
+                await channel.send(recipient, reply)
     finally:
-        if nlu is None:
-            await client.aclose()
+        if own_nlu:
+            await services.nlu.aclose()
     return 0
 
 

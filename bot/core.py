@@ -9,11 +9,17 @@ customer always gets an answer and nothing they wrote is lost.
 
 from __future__ import annotations
 
+import hashlib
+import time
 import re
 import unicodedata
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+import anyio.to_thread
+from sqlalchemy import select, text as sql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,37 +31,119 @@ from bot import language as lang
 from bot import options as opts
 from bot.messages import text
 from bot.types import InboundMessage, Option, Reply
-from db.models import ChannelIdentity, ChatMessage, ConversationState, Customer, Handoff
+import bot.texts  # noqa: F401  (the channel texts)
+from bot.metrics import Metrics
+from bot.serial import KeyedLocks
+from db.models import ChannelIdentity, ChatMessage, ConversationState, Customer, Handoff, InboundReceipt
 from db.validation import InvalidValue, normalise_phone
-from dealerbot.bootstrap import App
+from dealerbot.clock import Clock
 from dealerbot.logging import get_logger
+from dealerbot.settings import Settings
 from nlu.client import FALLBACK_INTENT, NluClient, Parse
 
 log = get_logger("bot.core")
 
 _ABORT_WORDS = {"cancel", "stop", "menu", "main menu", "exit", "quit", "الغاء", "إلغاء", "الغ", "خلاص", "القائمة", "وقف"}
-_CHANNEL_PHONE = {"console", "whatsapp"}  # channels whose sender id is the phone number itself
+# The intents a channel's command may ask for directly (Telegram /stop, a deep link "/start book_service").
+CONSENT_OFF, CONSENT_ON = "consent_off_all", "consent_on_all"
+COMMAND_INTENTS = frozenset(INTENTS) | {FALLBACK_INTENT, CONSENT_OFF, CONSENT_ON}
+
+# Whole-message keywords for all proactive messages, as on every messaging service. "stop" inside a
+# flow stops the flow instead (it is one of the abort words); the others always apply.
+_KEYWORDS_OFF = {"unsubscribe", "stopall", "stop all", "الغاء الاشتراك", "إلغاء الاشتراك", "ايقاف الاشتراك"}
+_KEYWORDS_OFF_OUTSIDE_FLOW = {"stop", "ايقاف", "إيقاف"}
+_KEYWORDS_ON = {"start", "unstop", "subscribe", "اشتراك", "تفعيل الاشتراك", "ابدأ", "ابدا"}
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", unicodedata.normalize("NFC", text).lower()).split())
 
 
 def _is_abort(text: str) -> bool:
-    said = " ".join(re.sub(r"[^\w\s]", " ", unicodedata.normalize("NFC", text).lower()).split())
-    return said in _ABORT_WORDS
+    return _words(text) in _ABORT_WORDS
+
+
+def consent_keyword(text: str, in_flow: bool) -> str | None:
+    """CONSENT_OFF / CONSENT_ON when the whole message is an opt-out or opt-in keyword."""
+    said = _words(text)
+    if said in _KEYWORDS_OFF or (said in _KEYWORDS_OFF_OUTSIDE_FLOW and not in_flow):
+        return CONSENT_OFF
+    if said in _KEYWORDS_ON:
+        return CONSENT_ON
+    return None
+
+
+@dataclass
+class Answer:
+    """What one inbound message produced: the replies, and what a channel needs to render them."""
+
+    replies: list[Reply] = field(default_factory=list)
+    language: str = "en"
+    # The sender is linked to a customer (a channel asks an unlinked Telegram user to share their phone).
+    linked: bool = False
+    # The sender wrote to us for the first time on this channel.
+    new_identity: bool = False
+    # The platform delivered this message before; nothing was done.
+    duplicate: bool = False
+
+
+def conversation_key(channel: str, sender: str) -> int:
+    """A stable signed 64-bit number for one conversation (a PostgreSQL advisory lock key)."""
+    digest = hashlib.blake2b(f"{channel}:{sender}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class Assistant:
-    def __init__(self, app: App, nlu: NluClient) -> None:
-        self.app = app
+    """The core. It depends on what it uses: a unit of work, the settings, the clock and the NLU.
+
+    Messages of one conversation are handled one at a time, in the order they arrived: an in-process
+    lock per conversation (FIFO), and on PostgreSQL a transaction-scoped advisory lock, so two app
+    instances never run two turns of one conversation at once. The synchronous database turn runs in a
+    worker thread, so a slow turn or a lock wait never stalls the event loop and other customers.
+    """
+
+    def __init__(
+        self,
+        *,
+        transaction: UnitOfWork,
+        settings: Settings,
+        clock: Clock,
+        nlu: NluClient,
+        locks: KeyedLocks | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.transaction = transaction
+        self.settings = settings
+        self.clock = clock
         self.nlu = nlu
+        self.locks = locks or KeyedLocks()
+        self.metrics = metrics
 
     async def handle(self, message: InboundMessage) -> list[Reply]:
-        now = message.received_at or self.app.clock.now()
-        if message.payload is not None or not message.text.strip():
-            parse = Parse(FALLBACK_INTENT, 0.0, text=message.text, degraded="empty" if not message.payload else None)
-        else:
-            parse = await self.nlu.parse(message.text)
+        return (await self.respond(message)).replies
+
+    async def respond(self, message: InboundMessage) -> Answer:
+        # Taken before anything awaits, so the arrival order is the order of the turns.
+        async with self.locks.hold((message.channel, message.sender)):
+            now = message.received_at or self.clock.now()
+            if message.intent is not None:
+                intent = message.intent if message.intent in COMMAND_INTENTS else FALLBACK_INTENT
+                parse = Parse(intent, 1.0, text=message.text)
+            elif message.payload is not None or not message.text.strip():
+                parse = Parse(FALLBACK_INTENT, 0.0, text=message.text, degraded="empty" if not message.payload else None)
+            else:
+                started = time.perf_counter()
+                parse = await self.nlu.parse(message.text)
+                if self.metrics is not None:
+                    self.metrics.nlu_seconds.observe(time.perf_counter() - started)
+            return await anyio.to_thread.run_sync(self._turn, message, parse, now)
+
+    def _turn(self, message: InboundMessage, parse: Parse, now: datetime) -> Answer:
         for attempt in range(2):
             try:
-                with self.app.transaction() as session:
+                with self.transaction() as session:
                     return self._handle(session, message, parse, now)
             except IntegrityError:
                 # Two first messages of one new sender at once: the other created the identity; retry.
@@ -67,8 +155,12 @@ class Assistant:
         return self._apologise(message, parse, now)
 
     # --- the turn ---------------------------------------------------------------------------------------
-    def _handle(self, session: Session, message: InboundMessage, parse: Parse, now: datetime) -> list[Reply]:
-        identity = self._identity(session, message, now)
+    def _handle(self, session: Session, message: InboundMessage, parse: Parse, now: datetime) -> Answer:
+        self._serialise(session, message)
+        if message.message_id is not None and not self._first_receipt(session, message, now):
+            log.info("duplicate_message_ignored", channel=message.channel)
+            return Answer(duplicate=True)
+        identity, new_identity = self._identity(session, message, now)
         customer = identity.customer
         state = self._state(session, identity, customer, now)
         said = message.text or ""
@@ -81,24 +173,47 @@ class Assistant:
         state.language = language
 
         self._log(session, identity, "in", said, now, parse=parse, media=[m.url for m in message.media])
+        answer = Answer(language=language, linked=customer is not None, new_identity=new_identity)
+        if message.shared_contact:
+            # The channel vouched for the sender's own number (a Telegram contact of their own).
+            key = "contact_linked" if customer is not None else "contact_unknown"
+            reply = Reply(text(key, language, name=customer.name if customer else ""))
+            state.updated_at = now
+            self._log(session, identity, "out", reply.text, now)
+            answer.replies = [reply]
+            return answer
+        consent = message.intent if message.intent in {CONSENT_OFF, CONSENT_ON} else None
+        consent = consent or (consent_keyword(said, bool(state.flow)) if message.payload is None else None)
+        if consent is not None:
+            on = consent == CONSENT_ON
+            if customer is not None:
+                set_all_consents(customer, on)
+            log.info("consent_keyword", channel=message.channel, given=on, known=customer is not None)
+            if not on:
+                self._clear_flow(state)
+            reply = Reply(text("notifications_started" if on else "notifications_stopped", language))
+            state.updated_at = now
+            self._log(session, identity, "out", reply.text, now)
+            answer.replies = [reply]
+            return answer
         urgent = parse.intent in URGENT_INTENTS and parse.confidence >= SWITCH_CONFIDENCE
         if not urgent and self._in_handoff(session, identity):
             state.updated_at = now
             log.info("message_held_for_staff", channel=message.channel)
-            return []
+            return answer
 
         if state.flow and state.expires_at is not None and state.expires_at <= now:
             log.info("flow_expired", flow=state.flow, step=state.step)
             self._clear_flow(state)
 
         offered = [Option(o["id"], o["label"]) for o in state.data.get("options", [])]
-        idle = timedelta(minutes=self.app.settings.flow_idle_minutes)
+        idle = timedelta(minutes=self.settings.flow_idle_minutes)
         if not state.flow and state.updated_at is not None and state.updated_at + idle <= now:
             offered = []  # a menu from long ago: a number now does not pick from it
         selected = opts.select(offered, said, message.payload)
         turn = Turn(
             session=session,
-            settings=self.app.settings,
+            settings=self.settings,
             now=now,
             message=message,
             identity=identity,
@@ -115,7 +230,8 @@ class Assistant:
         state.updated_at = now
         for reply in replies:
             self._log(session, identity, "out", reply.text, now)
-        return replies
+        answer.replies = replies
+        return answer
 
     def _dispatch(self, turn: Turn) -> list[Reply]:
         state = turn.state
@@ -152,13 +268,38 @@ class Assistant:
         handler = INTENTS.get(intent) or INTENTS[FALLBACK_INTENT]
         return _as_list(handler(turn))
 
+    # --- one turn at a time, once per platform message -------------------------------------------------------
+    @staticmethod
+    def _serialise(session: Session, message: InboundMessage) -> None:
+        """On PostgreSQL, wait for any other instance's turn of this conversation (released at commit).
+        SQLite transactions are serialised already (BEGIN IMMEDIATE, see db.engine)."""
+        if session.get_bind().dialect.name == "postgresql":
+            key = conversation_key(message.channel, message.sender)
+            session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    @staticmethod
+    def _first_receipt(session: Session, message: InboundMessage, now: datetime) -> bool:
+        seen = session.scalar(
+            select(InboundReceipt.id).where(
+                InboundReceipt.channel == message.channel, InboundReceipt.message_id == message.message_id
+            )
+        )
+        if seen is not None:
+            return False
+        session.add(InboundReceipt(channel=message.channel, message_id=message.message_id, received_at=now))
+        session.flush()
+        return True
+
     # --- who is writing -----------------------------------------------------------------------------------
-    def _identity(self, session: Session, message: InboundMessage, now: datetime) -> ChannelIdentity:
+    def _identity(
+        self, session: Session, message: InboundMessage, now: datetime
+    ) -> tuple[ChannelIdentity, bool]:
         identity = session.scalar(
             select(ChannelIdentity).where(
                 ChannelIdentity.channel == message.channel, ChannelIdentity.external_id == message.sender
             )
         )
+        created = identity is None
         if identity is None:
             identity = ChannelIdentity(
                 channel=message.channel,
@@ -167,18 +308,23 @@ class Assistant:
                 created_at=now,
             )
             session.add(identity)
-        if identity.customer_id is None:
-            vouched = message.phone or (message.sender if message.channel in _CHANNEL_PHONE else None)
-            if vouched:
-                try:
-                    phone = normalise_phone(vouched)
-                except InvalidValue:
-                    phone = None
-                if phone:
-                    identity.customer = session.scalar(select(Customer).where(Customer.phone == phone))
+        if identity.customer_id is None and message.phone:
+            # Only a number the channel vouches for links a customer (WhatsApp's sender, a Telegram
+            # contact of the sender's own); a sender id is never taken for a phone number.
+            try:
+                phone = normalise_phone(message.phone)
+            except InvalidValue:
+                phone = None
+            if phone:
+                identity.customer = session.scalar(select(Customer).where(Customer.phone == phone))
+                if identity.customer is not None:
+                    log.info("identity_linked", channel=message.channel)
+        if message.display_name and identity.display_name != message.display_name:
+            identity.display_name = message.display_name
         identity.last_inbound_at = now
+        identity.unreachable_since = None
         session.flush()
-        return identity
+        return identity, created
 
     def _state(
         self, session: Session, identity: ChannelIdentity, customer: Customer | None, now: datetime
@@ -238,11 +384,16 @@ class Assistant:
             )
         )
 
-    def _apologise(self, message: InboundMessage, parse: Parse, now: datetime) -> list[Reply]:
+    def _apologise(self, message: InboundMessage, parse: Parse, now: datetime) -> Answer:
         language = lang.detect(message.text or "", "en")
+        linked = False
         try:
-            with self.app.transaction() as session:
-                identity = self._identity(session, message, now)
+            with self.transaction() as session:
+                self._serialise(session, message)
+                if message.message_id is not None:
+                    self._first_receipt(session, message, now)
+                identity, _ = self._identity(session, message, now)
+                linked = identity.customer_id is not None
                 state = session.scalar(
                     select(ConversationState).where(ConversationState.channel_identity_id == identity.id)
                 )
@@ -254,7 +405,17 @@ class Assistant:
         except Exception:
             log.exception("transcript_failed", channel=message.channel)
             reply = Reply(text("error_sorry", language))
-        return [reply]
+        return Answer(replies=[reply], language=language, linked=linked)
+
+
+def set_all_consents(customer: Customer, on: bool) -> None:
+    """Every kind of proactive message on or off (marketing only ever by an explicit yes: not turned on)."""
+    customer.consent_service_reminders = on
+    customer.consent_appointment_reminders = on
+    customer.consent_recall_notices = on
+    customer.consent_feedback_surveys = on
+    if not on:
+        customer.consent_marketing = False
 
 
 def _as_list(result: Reply | list[Reply]) -> list[Reply]:

@@ -29,9 +29,16 @@ class InboundMessage:
     media: tuple[Media, ...] = ()
     # The id of the option a button carried (Telegram callback data); None for typed text.
     payload: str | None = None
-    # A phone number the channel vouches for (WhatsApp sender, Telegram shared contact).
+    # A phone number the channel vouches for (WhatsApp sender, Telegram shared contact of the sender's own,
+    # the terminal's --phone). Nothing else links a sender to a customer.
     phone: str | None = None
     display_name: str | None = None
+    # The platform's id of this message (Telegram update_id, Twilio MessageSid): a redelivery is ignored.
+    message_id: str | None = None
+    # An intent a channel command asks for directly (Telegram /stop → stop_notifications); no NLU call.
+    intent: str | None = None
+    # The message is the sender sharing their own phone number (`phone`), nothing else.
+    shared_contact: bool = False
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: take the write lock at the start. Turns of different customers run in worker threads;
+    # with a deferred BEGIN two of them could read, then one fail to upgrade to writing
+    # (SQLITE_BUSY_SNAPSHOT, no busy wait). SQLite has one writer at a time either way.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

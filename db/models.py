@@ -111,6 +111,9 @@ class ChannelIdentity(Base):
     # WhatsApp allows free-form messages only within 24 hours of the customer's last message.
     last_inbound_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+    # Set when the platform says we cannot reach this person (Telegram: the bot was blocked; WhatsApp:
+    # the recipient unsubscribed); cleared by their next message.
+    unreachable_since: Mapped[datetime | None] = mapped_column()
 
     customer: Mapped[Customer | None] = relationship(back_populates="identities")
 
@@ -712,7 +715,12 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
-    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # What the platform last reported for the sent message (Twilio: queued, sent, delivered, read,
+    # failed, undelivered) and its error code, from the status callback.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_error_code: Mapped[str | None] = mapped_column(String(16))
+    delivery_updated_at: Mapped[datetime | None] = mapped_column()
 
 
 class ConversationState(Base):
@@ -752,6 +760,19 @@ class Handoff(Base):
     claimed_at: Mapped[datetime | None] = mapped_column()
     claimed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     released_at: Mapped[datetime | None] = mapped_column()
+
+
+class InboundReceipt(Base):
+    """A platform message already taken in (Telegram update_id, Twilio MessageSid): written in the same
+    transaction as the turn, so a redelivered message is answered once, also after a restart."""
+
+    __tablename__ = "inbound_receipts"
+    __table_args__ = (UniqueConstraint("channel", "message_id"), Index("ix_inbound_receipts_received", "received_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column()
 
 
 class ChatMessage(Base):

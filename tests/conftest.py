@@ -187,3 +187,53 @@ def chat(demo_app: App, rasa_server: str) -> Callable[..., Conversation]:
         return Conversation(demo_app, rasa_server, phone, channel)
 
     return start
+
+
+@pytest.fixture(scope="session")
+def demo_template(backend: str, databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated demo database (as of TEST_NOW) to copy from; on PostgreSQL a schema cloned per test."""
+    from db.demo import seed_demo
+
+    url = databases.new_url(backend)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with Session(engine) as db_session, db_session.begin():
+        seed_demo(db_session, TEST_NOW)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def live_app(backend: str, databases: DatabaseFactory, demo_template: str, clock: FixedClock) -> Iterator[App]:
+    """The app on a demo database of its own whose transactions really commit (for the ASGI app, worker
+    threads and concurrency tests; the rolled-back `demo_app` shares one connection)."""
+    import shutil
+
+    from sqlalchemy.orm import sessionmaker
+
+    from dealerbot.settings import load_settings
+
+    if backend == "sqlite":
+        source = make_url(demo_template).database
+        url = databases.new_url("sqlite")
+        shutil.copyfile(source, make_url(url).database)
+    else:
+        from db.demo import seed_demo
+
+        url = databases.new_url("postgresql")
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        with Session(engine) as db_session, db_session.begin():
+            seed_demo(db_session, TEST_NOW)
+        engine.dispose()
+    engine = make_engine(url)
+    app = App(
+        settings=load_settings(database_url=url),
+        engine=engine,
+        sessions=sessionmaker(bind=engine, expire_on_commit=False),
+        clock=clock,
+    )
+    try:
+        yield app
+    finally:
+        engine.dispose()

@@ -12,6 +12,11 @@ from dealerbot.bootstrap import App
 from nlu.client import NluClient
 
 
+def assistant_for(app: App, nlu: NluClient) -> Assistant:
+    """The core on a test app (the rolled-back demo database, the fixed clock)."""
+    return Assistant(transaction=app.transaction, settings=app.settings, clock=app.clock, nlu=nlu)
+
+
 @dataclass
 class Conversation:
     app: App
@@ -25,6 +30,8 @@ class Conversation:
 
         async def turn() -> list[Reply]:
             async with NluClient(self.rasa_url) as nlu:
+                if self.channel in {"console", "whatsapp"}:
+                    extra.setdefault("phone", self.sender)  # these channels vouch for the sender's number
                 message = InboundMessage(
                     channel=self.channel,
                     sender=self.sender,
@@ -34,7 +41,7 @@ class Conversation:
                     received_at=self.app.clock.now(),
                     **extra,
                 )
-                return await Assistant(self.app, nlu).handle(message)
+                return await assistant_for(self.app, nlu).handle(message)
 
         replies = asyncio.run(turn())
         self.history.append((text, replies))

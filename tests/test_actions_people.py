@@ -242,7 +242,7 @@ def test_stopping_recall_notices_is_allowed_after_a_safety_warning(chat, demo_ap
 
 def test_wrong_answers_are_asked_again_in_english(chat, demo_app):
     c = chat(AHMED)
-    c.say("unsubscribe")
+    c.say("stop sending me messages")
     assert c.text("banana").startswith(text("people_notif_which_again", "en"))
     assert c.text("9").startswith(text("people_notif_which_again", "en"))  # no 9th option
     c.say(option_number(c, "kind:feedback_surveys"))

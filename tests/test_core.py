@@ -19,7 +19,7 @@ import actions.all  # noqa: F401  (every module's texts are in the catalog)
 from actions.registry import intent, step
 from actions.turn import Turn
 from bot import language, options
-from bot.core import Assistant
+
 from bot.messages import CATALOG, LANGUAGES, register, text
 from bot.types import InboundMessage, Option, Reply
 from db import migrate
@@ -38,7 +38,7 @@ from dealerbot.settings import load_settings
 from nlu.client import NluClient
 from nlu.commands import free_port
 from tests.conftest import TEST_NOW
-from tests.scenario import Conversation
+from tests.scenario import Conversation, assistant_for
 
 AHMED = "+971501234567"
 FATIMA = "+971552345678"
@@ -148,7 +148,7 @@ def customer(app: App, phone: str) -> Customer:
 
 
 def handle(app: App, nlu: NluClient, message: InboundMessage) -> list[Reply]:
-    return asyncio.run(Assistant(app, nlu).handle(message))
+    return asyncio.run(assistant_for(app, nlu).handle(message))
 
 
 def start_flow(c: Conversation) -> list[Reply]:
@@ -446,8 +446,8 @@ def test_without_the_nlu_the_bot_still_answers_with_the_menu_and_keeps_the_messa
     down = NluClient(f"http://127.0.0.1:{free_port()}", timeout=0.5, retries=0)
 
     async def say(said: str) -> list[Reply]:
-        message = InboundMessage(channel="console", sender=AHMED, text=said, received_at=demo_app.clock.now())
-        return await Assistant(demo_app, down).handle(message)
+        message = InboundMessage(channel="console", sender=AHMED, phone=AHMED, text=said, received_at=demo_app.clock.now())
+        return await assistant_for(demo_app, down).handle(message)
 
     async def conversation() -> list[list[Reply]]:
         try:
@@ -475,8 +475,8 @@ def test_without_the_nlu_a_flow_goes_on_by_numbers(demo_app):
         texts = []
         try:
             for said in ("1", "2", "Sky"):
-                message = InboundMessage(channel="console", sender=AHMED, text=said, received_at=demo_app.clock.now())
-                texts.extend(r.text for r in await Assistant(demo_app, down).handle(message))
+                message = InboundMessage(channel="console", sender=AHMED, phone=AHMED, text=said, received_at=demo_app.clock.now())
+                texts.extend(r.text for r in await assistant_for(demo_app, down).handle(message))
         finally:
             await down.aclose()
         return texts
