@@ -15,6 +15,8 @@ APP_STAMP := $(VENV)/.installed
 RASA_STAMP := $(RASA_VENV)/.installed
 DEALERBOT := $(VENV)/bin/dealerbot
 DEMO_PHONE ?= +971501234567
+HOST ?= 127.0.0.1
+PORT ?= 8080
 PYTEST_ARGS ?=
 
 .PHONY: help setup run stop test bench clean
@@ -45,7 +47,13 @@ run: setup
 	$(DEALERBOT) db upgrade
 	$(DEALERBOT) db seed-demo --if-empty
 	$(DEALERBOT) nlu serve --detach
-	$(DEALERBOT) chat --phone '$(DEMO_PHONE)'
+	@# With a channel's credentials set, the web app (webhooks or Telegram polling) in the foreground;
+	@# with none, the terminal chat as the demo customer.
+	if $(DEALERBOT) channels; then \
+	  exec $(DEALERBOT) serve --host '$(HOST)' --port '$(PORT)'; \
+	else \
+	  exec $(DEALERBOT) chat --phone '$(DEMO_PHONE)'; \
+	fi
 
 stop:
 	$(DEALERBOT) nlu stop

@@ -223,6 +223,9 @@ class Assistant:
             language=language,
             selected=selected,
         )
+        if message.intent is not None and state.flow:
+            # A channel command (/start, /menu) starts afresh: it does not answer the open question.
+            self._clear_flow(state)
         if switch is not None:
             replies = [turn.reply("language_switched")]
         else:

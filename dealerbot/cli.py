@@ -26,6 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--phone", required=True, help="the customer's phone number (E.164, e.g. +971501234567)")
     chat.add_argument("--json", action="store_true", help="print each reply as one JSON object per line")
 
+    serve = commands.add_parser("serve", help="run the web app: Telegram and WhatsApp webhooks, health, metrics")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    commands.add_parser(
+        "channels", help="print the channels whose credentials are set; exit status 1 when there are none"
+    )
+
     nlu = commands.add_parser("nlu", help="the Rasa NLU model and server")
     nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True, metavar="NLU_COMMAND")
     train = nlu_commands.add_parser("train", help="train the model unless config.yml and nlu/data are unchanged")
@@ -74,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"dealerbot: --phone: {exc}", file=sys.stderr)
                 return 2
             return run_chat(app, phone, args.json)
+        if args.command == "serve":
+            return _serve(app, args.host, args.port)
+        if args.command == "channels":
+            return _channels(app)
         if args.command == "db":
             return _db(app, args)
         if args.command == "nlu":
@@ -81,6 +92,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         app.close()
     return 2
+
+
+def _serve(app: App, host: str, port: int) -> int:
+    import uvicorn
+
+    from bot.web import create_app
+    from dealerbot.bootstrap import compose
+
+    try:
+        services = compose(app)
+    except ValueError as exc:
+        print(f"dealerbot: {exc}", file=sys.stderr)
+        return 2
+    if not services.channels:
+        log.warning("no_channel_configured", hint="set TELEGRAM_BOT_TOKEN or the TWILIO_* settings")
+    uvicorn.run(create_app(services), host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    return 0
+
+
+def _channels(app: App) -> int:
+    from dealerbot.bootstrap import configured_channels
+
+    names = configured_channels(app.settings)
+    if not names:
+        print("no channel configured (TELEGRAM_BOT_TOKEN, TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN/TWILIO_WHATSAPP_FROM)")
+        return 1
+    mode = "webhook" if app.settings.public_base_url else "polling"
+    print(", ".join(f"telegram ({mode})" if n == "telegram" else n for n in names))
+    return 0
 
 
 def _db(app: App, args: argparse.Namespace) -> int:

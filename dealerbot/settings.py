@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str | None = None
     public_base_url: str | None = None
+    whatsapp_rate_per_second: float = Field(
+        default=10.0, gt=0, le=1000, description="Messages per second sent from our WhatsApp number."
+    )
     dealerbot_tz: str = Field(default="Asia/Dubai", description="Time zone of the dealership.")
     flow_idle_minutes: int = Field(
         default=30, ge=1, le=24 * 60, description="Minutes of silence after which an unfinished flow expires."
