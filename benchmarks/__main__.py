@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from benchmarks import bench_core, bench_import, bench_nlu
+from benchmarks import bench_app, bench_core, bench_import, bench_nlu
 
 
 def main() -> int:
@@ -18,6 +18,8 @@ def main() -> int:
         bench_nlu.main(sys.argv[1:])
     if not only or "core" in only:
         bench_core.main(sys.argv[1:])
+    if not only or "app" in only:
+        bench_app.main(sys.argv[1:])
     return 0
 
 
