@@ -161,6 +161,12 @@ def conversations(phones: list[tuple[str, str]], count: int, concurrency: int) -
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def figures(label: str, timings: list[float], elapsed: float) -> str:
     return (f"{label}: {len(timings) / elapsed:,.1f} msg/s, p50 {percentile(timings, 50):.1f} ms, "
             f"p99 {percentile(timings, 99):.1f} ms, mean {statistics.mean(timings):.1f} ms ({len(timings):,} messages)")
@@ -187,12 +193,13 @@ def main(argv: list[str]) -> None:
                 with Session(engine) as session:
                     phones = [(c.phone, c.preferred_language) for c in session.scalars(select(Customer).order_by(Customer.id))]
                 engine.dispose()
-                asyncio.run(_measure(server.url, url, phones, args, tmp))
+                asyncio.run(_measure(server.url, url, phones, args, tmp, server.process.pid))
             finally:
                 _drop(handle)
 
 
-async def _measure(rasa_url: str, db_url: str, phones: list[tuple[str, str]], args: argparse.Namespace, tmp: Path) -> None:
+async def _measure(rasa_url: str, db_url: str, phones: list[tuple[str, str]], args: argparse.Namespace, tmp: Path,
+                   rasa_pid: int) -> None:
     sink = TwilioSink()
     await sink.start()
     port = free_port()
@@ -211,12 +218,16 @@ async def _measure(rasa_url: str, db_url: str, phones: list[tuple[str, str]], ar
             batch = conversations(phones, args.app_messages, concurrency)
             texts = [said for _, messages in batch for said in messages]
             parse_timings, parse_elapsed = await _latencies(rasa_url, texts, concurrency)
+            cpu_before = cpu_seconds(process.pid), cpu_seconds(rasa_pid), cpu_seconds(os.getpid())
             app_timings, app_elapsed = await load.run(batch, concurrency)
+            cpu_after = cpu_seconds(process.pid), cpu_seconds(rasa_pid), cpu_seconds(os.getpid())
+            per = [(b - a) * 1000 / len(app_timings) for a, b in zip(cpu_before, cpu_after, strict=True)]
             parse_rate = len(parse_timings) / parse_elapsed
             app_rate = len(app_timings) / app_elapsed
             print("  " + figures(f"concurrency {concurrency:>2}, bare /model/parse", parse_timings, parse_elapsed))
             print("  " + figures(f"concurrency {concurrency:>2}, app", app_timings, app_elapsed)
                   + f" — {app_rate / parse_rate:.2f} of bare parse throughput")
+            print(f"     CPU per message: app {per[0]:.1f} ms, Rasa {per[1]:.1f} ms, load generator {per[2]:.1f} ms")
         start_rss = rss_mb(process.pid)
         done = 0
         marks = []

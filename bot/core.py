@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 import anyio.to_thread
 from sqlalchemy import select, text as sql
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -282,16 +284,16 @@ class Assistant:
 
     @staticmethod
     def _first_receipt(session: Session, message: InboundMessage, now: datetime) -> bool:
-        seen = session.scalar(
-            select(InboundReceipt.id).where(
-                InboundReceipt.channel == message.channel, InboundReceipt.message_id == message.message_id
-            )
+        """Record the platform's message id; False when it was recorded before (one statement)."""
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(InboundReceipt)
+            .values(channel=message.channel, message_id=message.message_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+            .returning(InboundReceipt.id)
         )
-        if seen is not None:
-            return False
-        session.add(InboundReceipt(channel=message.channel, message_id=message.message_id, received_at=now))
-        session.flush()
-        return True
+        return session.scalar(statement) is not None
 
     # --- who is writing -----------------------------------------------------------------------------------
     def _identity(

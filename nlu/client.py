@@ -111,7 +111,11 @@ class NluClient:
     backoff: float = 0.2
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     transport: httpx.AsyncBaseTransport | None = None
+    # Parses sent to the server at once. One Rasa process works one request at a time, so more in flight
+    # only queue inside the server, where they count against the timeout; beyond this they wait here.
+    max_in_flight: int = 4
     _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+    _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     async def __aenter__(self) -> NluClient:
         return self
@@ -143,8 +147,11 @@ class NluClient:
         for attempt in range(self.retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff * attempt)
+            if self._slots is None:
+                self._slots = asyncio.Semaphore(self.max_in_flight)
             try:
-                response = await self._http().post("/model/parse", json={"text": cleaned})
+                async with self._slots:
+                    response = await self._http().post("/model/parse", json={"text": cleaned})
             except httpx.TimeoutException:
                 reason = "timeout"
                 continue
