@@ -33,9 +33,13 @@ def mask_phone(text: str) -> str:
     return _PHONE.sub(_mask, text)
 
 
+# A Telegram bot token, as it appears inside Bot API URLs (`/bot123456:AA.../sendMessage`).
+_BOT_TOKEN = re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_phone(value)
+        return mask_phone(_BOT_TOKEN.sub("[token]", value))
     if isinstance(value, Mapping):
         return {
             k: ("[redacted]" if isinstance(k, str) and _SECRET_KEYS.search(k) else _scrub(v))

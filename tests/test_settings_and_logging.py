@@ -67,3 +67,13 @@ def test_logs_are_json_lines_without_secrets_or_full_phone_numbers():
     assert lines[0]["auth_token"] == "[redacted]"
     assert "s3cr3t" not in stream.getvalue()
     assert "+971552345678" not in stream.getvalue() and lines[1]["level"] == "warning"
+
+
+def test_a_telegram_bot_token_inside_a_url_never_reaches_the_logs():
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream=stream)
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    logging.getLogger("httpx").warning(f"HTTP Request: POST https://api.telegram.org/bot{token}/sendMessage failed")
+    get_logger("test").warning("send_failed", error=f"NetworkError: https://api.telegram.org/bot{token}/getMe")
+    assert token not in stream.getvalue() and "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in stream.getvalue()
+    assert stream.getvalue().count("/bot[token]/") == 2
