@@ -23,7 +23,7 @@ from sqlalchemy import select, text as sql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 import actions.all  # noqa: F401  (registers every handler and its texts)
 from actions import general
@@ -300,9 +300,9 @@ class Assistant:
         self, session: Session, message: InboundMessage, now: datetime
     ) -> tuple[ChannelIdentity, bool]:
         identity = session.scalar(
-            select(ChannelIdentity).where(
-                ChannelIdentity.channel == message.channel, ChannelIdentity.external_id == message.sender
-            )
+            select(ChannelIdentity)
+            .options(joinedload(ChannelIdentity.customer))  # one round trip for the sender and the customer
+            .where(ChannelIdentity.channel == message.channel, ChannelIdentity.external_id == message.sender)
         )
         created = identity is None
         if identity is None:
@@ -351,14 +351,16 @@ class Assistant:
 
     @staticmethod
     def _in_handoff(session: Session, identity: ChannelIdentity) -> bool:
-        return (
-            session.scalar(
-                select(Handoff.id).where(
-                    Handoff.channel_identity_id == identity.id, Handoff.status.in_(("open", "claimed"))
+        # No flush for this read: the transcript rows go out together at the end of the turn.
+        with session.no_autoflush:
+            return (
+                session.scalar(
+                    select(Handoff.id).where(
+                        Handoff.channel_identity_id == identity.id, Handoff.status.in_(("open", "claimed"))
+                    )
                 )
+                is not None
             )
-            is not None
-        )
 
     @staticmethod
     def _clear_flow(state: ConversationState) -> None:
