@@ -31,7 +31,7 @@ from actions.registry import INTENTS, STEPS, SWITCH_CONFIDENCE, TASK_INTENTS, UR
 from actions.turn import Turn, split_intent_option
 from bot import language as lang
 from bot import options as opts
-from bot.messages import text
+from bot.messages import LANGUAGES, text
 from bot.types import InboundMessage, Option, Reply
 import bot.texts  # noqa: F401  (the channel texts)
 from bot.metrics import Metrics
@@ -164,7 +164,7 @@ class Assistant:
             return Answer(duplicate=True)
         identity, new_identity = self._identity(session, message, now)
         customer = identity.customer
-        state = self._state(session, identity, customer, now)
+        state = self._state(session, identity, customer, now, message.language_hint)
         said = message.text or ""
 
         current = customer.preferred_language if customer else state.language
@@ -332,16 +332,22 @@ class Assistant:
         return identity, created
 
     def _state(
-        self, session: Session, identity: ChannelIdentity, customer: Customer | None, now: datetime
+        self,
+        session: Session,
+        identity: ChannelIdentity,
+        customer: Customer | None,
+        now: datetime,
+        language_hint: str | None = None,
     ) -> ConversationState:
         state = session.scalar(
             select(ConversationState).where(ConversationState.channel_identity_id == identity.id)
         )
         if state is None:
+            hint = language_hint if language_hint in LANGUAGES else None
             state = ConversationState(
                 channel_identity_id=identity.id,
                 data={},
-                language=customer.preferred_language if customer else "en",
+                language=customer.preferred_language if customer else hint or "en",
                 updated_at=now,
             )
             session.add(state)

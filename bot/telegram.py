@@ -349,6 +349,7 @@ class TelegramChannel:
             sender=str(_int(user.id)),
             message_id=str(update_id),
             display_name=_display_name(user),
+            language_hint=language,
         )
         work = dict(update_id=update_id, chat_id=chat_id, language=language)
         said = _str(message.text)

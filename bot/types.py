@@ -39,6 +39,9 @@ class InboundMessage:
     intent: str | None = None
     # The message is the sender sharing their own phone number (`phone`), nothing else.
     shared_contact: bool = False
+    # The language the platform says the sender uses (Telegram's language_code): the first answer to a
+    # sender we know nothing of is in it; what they write decides after that.
+    language_hint: str | None = None
 
 
 @dataclass(frozen=True)

@@ -417,6 +417,17 @@ async def test_start_greets_and_asks_an_unlinked_user_for_their_phone(tg: Telegr
     assert [m["text"] for m in sent] == [text("greet_unknown_short", "en"), text("share_phone_prompt", "en")]
 
 
+async def test_a_new_user_whose_telegram_is_in_arabic_is_greeted_in_arabic_until_they_write_otherwise(
+    tg: Telegram,
+) -> None:
+    sent = await tg.say(tg.updates.text("/start", language="ar"))
+    assert [m["text"] for m in sent] == [text("greet_unknown_short", "ar"), text("share_phone_prompt", "ar")]
+    assert sent[-1]["reply_markup"]["keyboard"][0][0]["text"] == text("share_phone_button", "ar")
+    # What they write decides from then on; the platform's language is only the first guess.
+    later = await tg.say(tg.updates.text("thanks", language="ar"))
+    assert later[0]["text"] == text("thanks_reply", "en")
+
+
 async def test_start_with_a_deep_link_runs_that_intent(tg: Telegram) -> None:
     await tg.link_ahmed()
     unknown = await tg.say(tg.updates.text("/start not_an_intent"))
