@@ -21,7 +21,6 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -31,17 +30,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
-from benchmarks.bench_core import SCRIPT_AR, SCRIPT_EN, _database, _drop
+from benchmarks.bench_core import SCRIPT_AR, SCRIPT_EN, _database, _drop, demo_customers
 from benchmarks.bench_nlu import _latencies, percentile, rss_mb
-from db import migrate
-from db.demo import seed_demo
 from db.engine import make_engine
-from db.models import ChannelIdentity, ChatMessage, Customer
+from db.models import ChannelIdentity, ChatMessage
 from dealerbot.logging import configure_logging
 from nlu import rasa
 from nlu.commands import free_port
 
-NOW = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 ACCOUNT_SID = "AC" + "b" * 32
 AUTH_TOKEN = "bench-auth-token"
 FROM = "whatsapp:+14155238886"
@@ -187,11 +183,7 @@ def main(argv: list[str]) -> None:
             url, handle = _database("postgresql", tmp)
             try:
                 engine = make_engine(url)
-                migrate.upgrade(engine)
-                with Session(engine) as session, session.begin():
-                    seed_demo(session, NOW)
-                with Session(engine) as session:
-                    phones = [(c.phone, c.preferred_language) for c in session.scalars(select(Customer).order_by(Customer.id))]
+                phones = demo_customers(engine)
                 engine.dispose()
                 asyncio.run(_measure(server.url, url, phones, args, tmp, server.process.pid))
             finally:

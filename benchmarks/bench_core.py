@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -74,6 +74,15 @@ def _database(backend: str, tmp: Path) -> tuple[str, object]:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
     return url, (admin, schema)
+
+
+def demo_customers(engine: Engine) -> list[tuple[str, str]]:
+    """Migrate and seed the demo dealership (as of NOW); its customers' phones and languages."""
+    migrate.upgrade(engine)
+    with Session(engine) as session, session.begin():
+        seed_demo(session, NOW)
+    with Session(engine) as session:
+        return [(c.phone, c.preferred_language) for c in session.scalars(select(Customer).order_by(Customer.id))]
 
 
 def _drop(handle: object) -> None:
@@ -136,11 +145,7 @@ def main(argv: list[str]) -> None:
                 url, handle = _database(backend, tmp)
                 try:
                     engine = make_engine(url)
-                    migrate.upgrade(engine)
-                    with Session(engine) as session, session.begin():
-                        seed_demo(session, NOW)
-                    with Session(engine) as session:
-                        phones = [(c.phone, c.preferred_language) for c in session.scalars(select(Customer).order_by(Customer.id))]
+                    phones = demo_customers(engine)
                     phones += [(f"+97150999{i:04d}", "en") for i in range(5)]  # unknown senders
                     app = App(load_settings(database_url=url), engine, make_session_factory(engine), FixedClock(NOW))
                     for concurrency in (1, 8):

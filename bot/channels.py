@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TextIO, runtime_checkable
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from bot.types import Reply
+from db.models import ChannelIdentity
+from dealerbot.logging import get_logger
+
+log = get_logger("bot.channels")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,17 @@ class OutsideWindow(ChannelError):
 
     def __init__(self, message: str, code: str | None = None):
         super().__init__(message, retryable=False, code=code)
+
+
+def mark_unreachable(session: Session, channel: str, address: str, now: datetime) -> None:
+    """The platform said this person cannot be reached (blocked the bot, unsubscribed): note it on their
+    channel identity, once; their next message clears it."""
+    identity = session.scalar(
+        select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == address)
+    )
+    if identity is not None and identity.unreachable_since is None:
+        identity.unreachable_since = now
+        log.info("identity_unreachable", channel=channel, identity_id=identity.id)
 
 
 @dataclass

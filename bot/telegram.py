@@ -20,14 +20,11 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -48,8 +45,8 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels import ChannelError, ChannelHealth, Recipient, RecipientUnreachable
-from bot.core import CONSENT_OFF, COMMAND_INTENTS, Answer, Assistant
+from bot.channels import ChannelError, ChannelHealth, Recipient, RecipientUnreachable, mark_unreachable
+from bot.core import CONSENT_OFF, COMMAND_INTENTS, Answer, Assistant, UnitOfWork
 from bot.messages import text
 from bot.metrics import Metrics
 from bot.options import payload_of
@@ -57,7 +54,6 @@ from bot.ratelimit import RateLimiter
 from bot.types import Attachment, InboundMessage, Media, Option, Reply
 from bot.web import read_body
 import bot.texts  # noqa: F401  (the channel texts)
-from db.models import ChannelIdentity
 from dealerbot.clock import Clock
 from dealerbot.logging import get_logger
 from dealerbot.settings import Settings
@@ -76,7 +72,6 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a we
 _GEO = re.compile(r"^geo:(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)")
 _MAX_ID = 2**62
 
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 T = TypeVar("T")
 
@@ -610,14 +605,7 @@ class TelegramChannel:
 
     def _mark_unreachable_now(self, address: str) -> None:
         with self.transaction() as session:
-            identity = session.scalar(
-                select(ChannelIdentity).where(
-                    ChannelIdentity.channel == CHANNEL, ChannelIdentity.external_id == address
-                )
-            )
-            if identity is not None and identity.unreachable_since is None:
-                identity.unreachable_since = self.clock.now()
-                log.info("telegram_identity_unreachable", identity_id=identity.id)
+            mark_unreachable(session, CHANNEL, address, self.clock.now())
 
 
 # --- rendering ----------------------------------------------------------------------------------------------

@@ -31,8 +31,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Coroutine
-from contextlib import AbstractContextManager
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -40,7 +39,6 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 import anyio.to_thread
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.datastructures import ImmutableMultiDict
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -51,20 +49,28 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels import ChannelError, ChannelHealth, OutsideWindow, Recipient, RecipientUnreachable, render_text
+from bot.channels import (
+    ChannelError,
+    ChannelHealth,
+    OutsideWindow,
+    Recipient,
+    RecipientUnreachable,
+    mark_unreachable,
+    render_text,
+)
 from bot.messages import text as catalog_text
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
 from bot.serial import KeyedLocks
 from bot.types import InboundMessage, Media, Reply
 from bot.web import read_body
-from db.models import ChannelIdentity, OutboxMessage
+from db.models import OutboxMessage
 from dealerbot.clock import Clock
 from dealerbot.logging import get_logger
 from dealerbot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.core import Assistant
+    from bot.core import Assistant, UnitOfWork
 
 log = get_logger("bot.whatsapp")
 
@@ -95,7 +101,6 @@ _STATUS_RANK = {
 }
 _FAILED = {"undelivered", "failed"}
 
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 # The SDK logs every request line at INFO (URLs with the account SID); our own events say what matters.
 _sdk_log = logging.getLogger("bot.whatsapp.twilio_sdk")
@@ -317,7 +322,7 @@ class WhatsAppChannel:
             if error_code == str(UNSUBSCRIBED):
                 target = whatsapp_number(row.recipient) if row is not None else address
                 if target is not None:
-                    _mark_unreachable(session, target, now)
+                    mark_unreachable(session, CHANNEL, target, now)
             if row is None:
                 return "unknown_message"
             if status not in _STATUS_RANK:
@@ -434,7 +439,7 @@ class WhatsAppChannel:
 
     def _mark_unreachable(self, address: str) -> None:
         with self.transaction() as session:
-            _mark_unreachable(session, address, self.clock.now())
+            mark_unreachable(session, CHANNEL, address, self.clock.now())
 
     # --- requests -------------------------------------------------------------------------------------------
     async def _verified_form(self, request: Request, endpoint: str) -> ImmutableMultiDict[str, str] | Response:
@@ -565,12 +570,3 @@ def _int_or_none(value: object) -> int | None:
         return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
-
-
-def _mark_unreachable(session: Session, address: str, now: datetime) -> None:
-    identity = session.scalar(
-        select(ChannelIdentity).where(ChannelIdentity.channel == CHANNEL, ChannelIdentity.external_id == address)
-    )
-    if identity is not None and identity.unreachable_since is None:
-        identity.unreachable_since = now
-        log.info("whatsapp_recipient_unreachable")

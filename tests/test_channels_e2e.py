@@ -25,7 +25,7 @@ from dealerbot.bootstrap import App
 from nlu.client import NluClient
 from tests.telegram_standin import BotApiStandin
 from tests.test_telegram import USER, OTHER_USER, Telegram, keyboard_labels, running
-from tests.test_whatsapp import WhatsApp, new_sid, running_whatsapp
+from tests.test_whatsapp import new_sid, running_whatsapp
 from tests.twilio_standin import TwilioStandIn
 
 pytestmark = pytest.mark.slow
