@@ -19,11 +19,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
 
-.PHONY: help setup run stop test bench clean
+.PHONY: help setup run stop test test-fast nlu-table bench clean
 
 help:
 	@echo "make run    set up, prepare the database with demo data, start the assistant"
 	@echo "make test   set up and run the whole test suite (SQLite and PostgreSQL)"
+	@echo "make test-fast  every test that needs no Rasa server (NLU from tests/data/nlu_table.yml)"
+	@echo "make nlu-table  record tests/data/nlu_table.yml from the real model (trains and starts Rasa)"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "make stop   stop the NLU server that make run left running"
 
@@ -60,6 +62,14 @@ stop:
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The fast tier: no training, no Rasa server; the conversation tests read the NLU table.
+test-fast: $(APP_STAMP)
+	$(VENV)/bin/python -m pytest -m "not rasa" $(PYTEST_ARGS)
+
+# The conversation tests against the real model, writing what it answers into the NLU table.
+nlu-table: setup
+	DEALERBOT_RECORD_NLU=1 $(VENV)/bin/python -m pytest -m "not rasa" -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python -m benchmarks

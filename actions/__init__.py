@@ -1,5 +1,5 @@
 """Action handlers: one per intent of DESIGN.md, plus the steps of multi-turn flows.
 
 Each module registers its handlers with the decorators of actions.registry and its texts with
-bot.messages.register; importing `actions.all` loads every module.
+actions.kit.catalog.register; importing `actions.all` loads every module.
 """

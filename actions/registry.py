@@ -1,56 +1,53 @@
-"""Which handler answers which intent, and which handler continues which step of a flow."""
+"""Which handler answers which intent, and which handler continues which step of a flow.
+
+`DOMAINS` is the one list of domain modules the core reads; each declares its `handlers`
+(actions.kit.flows.Handlers). Adding a domain means adding it here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from types import ModuleType
 
-from bot.types import Reply
-from actions.turn import Turn
+from actions import branches, consent, handoff, roadside
+from actions import appointments, complaints, feedback, general, warranty
+from actions import history, maintenance, mileage, recalls
+from actions import finance, leads, parts, tradein
+from actions.kit.flows import Handler, StepHandler
 
-Handler = Callable[[Turn], Reply | list[Reply]]
-
-# Intents that, said clearly, leave an unfinished flow: a new request wins over the old question.
-TASK_INTENTS = frozenset(
-    {
-        "book_service", "reschedule_appointment", "cancel_appointment", "check_appointment",
-        "warranty_coverage", "warranty_claim", "complaint", "case_status", "maintenance_due",
-        "service_history", "recall_check", "trade_in", "finance", "roadside_assistance", "parts_order",
-        "dealership_info", "human_agent", "feedback", "stop_notifications", "report_mileage",
-    }
+DOMAINS: tuple[ModuleType, ...] = (
+    general,
+    appointments,
+    warranty,
+    complaints,
+    feedback,
+    maintenance,
+    history,
+    recalls,
+    mileage,
+    leads,
+    tradein,
+    finance,
+    parts,
+    branches,
+    roadside,
+    handoff,
+    consent,
 )
-# Intents that leave any flow, even a step waiting for free text: someone stuck on the road.
-URGENT_INTENTS = frozenset({"roadside_assistance"})
-SWITCH_CONFIDENCE = 0.75
 
 
-@dataclass(frozen=True)
-class StepHandler:
-    handle: Handler
-    # Intents that, said clearly in this step, do not leave the flow (e.g. affirm/deny at a confirmation).
-    keeps: frozenset[str] = frozenset()
+def _collect() -> tuple[dict[str, Handler], dict[tuple[str, str], StepHandler]]:
+    intents: dict[str, Handler] = {}
+    steps: dict[tuple[str, str], StepHandler] = {}
+    for domain in DOMAINS:
+        for name, handler in domain.handlers.intents.items():
+            if name in intents:
+                raise ValueError(f"intent {name!r} has handlers in two domains ({domain.__name__})")
+            intents[name] = handler
+        for key, step in domain.handlers.steps.items():
+            if key in steps:
+                raise ValueError(f"step {key} has handlers in two domains ({domain.__name__})")
+            steps[key] = step
+    return intents, steps
 
 
-INTENTS: dict[str, Handler] = {}
-STEPS: dict[tuple[str, str], StepHandler] = {}
-
-
-def intent(*names: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        for name in names:
-            if name in INTENTS:
-                raise ValueError(f"intent {name!r} has two handlers")
-            INTENTS[name] = handler
-        return handler
-
-    return register
-
-
-def step(flow: str, name: str, keeps: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        if (flow, name) in STEPS:
-            raise ValueError(f"step {flow}.{name} has two handlers")
-        STEPS[(flow, name)] = StepHandler(handler, frozenset(keeps))
-        return handler
-
-    return register
+INTENTS, STEPS = _collect()

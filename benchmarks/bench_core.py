@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from benchmarks.bench_nlu import percentile
 from bot.core import Assistant
-from bot.types import InboundMessage
+from actions.kit.types import InboundMessage
 from db import migrate
 from db.demo import seed_demo
 from db.engine import make_engine, make_session_factory, normalise_url

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TextIO, runtime_checkable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.types import Reply
+from actions.kit.types import Reply
 from db.models import ChannelIdentity
 from dealerbot.logging import get_logger
 

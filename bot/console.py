@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.channels import ConsoleChannel, Recipient
-from bot.types import InboundMessage
+from actions.kit.types import InboundMessage
 from dealerbot.bootstrap import App, Services, compose
 from nlu.client import NluClient
 

@@ -25,15 +25,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-import actions.all  # noqa: F401  (registers every handler and its texts)
-from actions import general
-from actions.registry import INTENTS, STEPS, SWITCH_CONFIDENCE, TASK_INTENTS, URGENT_INTENTS
-from actions.turn import Turn, split_intent_option
+from actions.kit import menu
+from actions.kit.flows import SWITCH_CONFIDENCE, TASK_INTENTS, URGENT_INTENTS
+from actions.registry import INTENTS, STEPS
+from actions.kit.turn import Turn, leave_flow, split_intent_option
 from bot import language as lang
 from bot import options as opts
-from bot.messages import LANGUAGES, text
-from bot.types import InboundMessage, Option, Reply
-import bot.texts  # noqa: F401  (the channel texts)
+from actions.kit.catalog import LANGUAGES, text
+from actions.kit.types import InboundMessage, Option, Reply
 from bot.metrics import Metrics
 from bot.serial import KeyedLocks
 from db.models import ChannelIdentity, ChatMessage, ConversationState, Customer, Handoff, InboundReceipt
@@ -192,7 +191,7 @@ class Assistant:
                 set_all_consents(customer, on)
             log.info("consent_keyword", channel=message.channel, given=on, known=customer is not None)
             if not on:
-                self._clear_flow(state)
+                leave_flow(state)
             reply = Reply(text("notifications_started" if on else "notifications_stopped", language))
             state.updated_at = now
             self._log(session, identity, "out", reply.text, now)
@@ -206,7 +205,7 @@ class Assistant:
 
         if state.flow and state.expires_at is not None and state.expires_at <= now:
             log.info("flow_expired", flow=state.flow, step=state.step)
-            self._clear_flow(state)
+            leave_flow(state)
 
         offered = [Option(o["id"], o["label"]) for o in state.data.get("options", [])]
         idle = timedelta(minutes=self.settings.flow_idle_minutes)
@@ -224,10 +223,11 @@ class Assistant:
             parse=parse,
             language=language,
             selected=selected,
+            handler_of=lambda intent: INTENTS.get(intent) or INTENTS[FALLBACK_INTENT],
         )
         if message.intent is not None and state.flow:
             # A channel command (/start, /menu) starts afresh: it does not answer the open question.
-            self._clear_flow(state)
+            leave_flow(state)
         if switch is not None:
             replies = [turn.reply("language_switched")]
         else:
@@ -244,10 +244,10 @@ class Assistant:
             handler = STEPS.get((state.flow, state.step or ""))
             if handler is None:
                 log.warning("unknown_flow_step", flow=state.flow, step=state.step)
-                self._clear_flow(state)
+                leave_flow(state)
             elif turn.selected is None and _is_abort(turn.message.text):
-                self._clear_flow(state)
-                return [general.flow_cancelled(turn)]
+                leave_flow(state)
+                return [menu.flow_cancelled(turn)]
             elif (
                 turn.selected is None
                 and (not state.data.get("free_text") or turn.parse.intent in URGENT_INTENTS)
@@ -258,7 +258,7 @@ class Assistant:
                 and turn.parse.confidence >= SWITCH_CONFIDENCE
             ):
                 log.info("flow_left", flow=state.flow, step=state.step, intent=turn.parse.intent)
-                self._clear_flow(state)
+                leave_flow(state)
             else:
                 return _as_list(handler.handle(turn))
         picked = split_intent_option(turn.selected.id) if turn.selected is not None else None
@@ -367,13 +367,6 @@ class Assistant:
                 )
                 is not None
             )
-
-    @staticmethod
-    def _clear_flow(state: ConversationState) -> None:
-        state.flow = None
-        state.step = None
-        state.expires_at = None
-        state.data = {k: v for k, v in (state.data or {}).items() if k not in {"flow", "options", "free_text"}}
 
     @staticmethod
     def _log(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from bot.text import ascii_digits
-from bot.types import Option
+from actions.kit.normalise import ascii_digits
+from actions.kit.types import Option
 
 
 

@@ -47,13 +47,12 @@ from telegram.request import HTTPXRequest
 
 from bot.channels import ChannelError, ChannelHealth, Recipient, RecipientUnreachable, mark_unreachable
 from bot.core import CONSENT_OFF, COMMAND_INTENTS, Answer, Assistant, UnitOfWork
-from bot.messages import text
+from actions.kit.catalog import text
 from bot.metrics import Metrics
 from bot.options import payload_of
 from bot.ratelimit import RateLimiter
-from bot.types import Attachment, InboundMessage, Media, Option, Reply
+from actions.kit.types import Attachment, InboundMessage, Media, Option, Reply
 from bot.web import read_body
-import bot.texts  # noqa: F401  (the channel texts)
 from dealerbot.clock import Clock
 from dealerbot.logging import get_logger
 from dealerbot.settings import Settings

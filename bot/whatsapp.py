@@ -58,11 +58,11 @@ from bot.channels import (
     mark_unreachable,
     render_text,
 )
-from bot.messages import text as catalog_text
+from actions.kit.catalog import text as catalog_text
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
 from bot.serial import KeyedLocks
-from bot.types import InboundMessage, Media, Reply
+from actions.kit.types import InboundMessage, Media, Reply
 from bot.web import read_body
 from db.models import OutboxMessage
 from dealerbot.clock import Clock

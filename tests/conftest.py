@@ -196,12 +196,63 @@ def demo_app(demo_url: str, clock: FixedClock) -> Iterator[App]:
         engine.dispose()
 
 
+RECORD_NLU = os.environ.get("DEALERBOT_RECORD_NLU") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that needs the Rasa server (the `rasa_server` fixture) is marked `rasa`, so the fast
+    tier (`make test-fast`, `-m "not rasa"`) runs without training or starting it."""
+    for item in items:
+        if "rasa_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.rasa)
+
+
+@pytest.fixture(scope="session")
+def nlu_table() -> Iterator[dict]:
+    """The fast tier's NLU: tests/data/nlu_table.yml, text → intent, confidence, entities. With
+    DEALERBOT_RECORD_NLU=1 (make nlu-table) the conversation tests ask the real model instead and what it
+    answers is written back to the table at the end of the run."""
+    from tests.fakes import load_table, save_table
+
+    table = load_table()
+    yield table
+    if RECORD_NLU:
+        save_table(table)
+
+
 @pytest.fixture
-def chat(demo_app: App, rasa_server: str) -> Callable[..., Conversation]:
-    """chat(phone) → a Conversation with the real core, the real Rasa server and the demo database."""
+def table_nlu(request: pytest.FixtureRequest, nlu_table: dict) -> Callable[[], object]:
+    """A factory of the NLU for one turn: the table, or (recording) the real model feeding the table."""
+    from tests.fakes import RecordingNlu, TableNlu
+
+    if RECORD_NLU:
+        from nlu.client import NluClient
+
+        rasa_url = request.getfixturevalue("rasa_server")
+        return lambda: RecordingNlu(NluClient(rasa_url, timeout=20), nlu_table)
+    fake = TableNlu(nlu_table)
+    return lambda: fake
+
+
+@pytest.fixture
+def chat(demo_app: App, table_nlu: Callable[[], object]) -> Callable[..., Conversation]:
+    """chat(phone) → a Conversation with the real core and the demo database, and the NLU table for the
+    classifier (no Rasa server: the fast tier)."""
 
     def start(phone: str = "+971501234567", channel: str = "console") -> Conversation:
-        return Conversation(demo_app, rasa_server, phone, channel)
+        return Conversation(demo_app, table_nlu, phone, channel)
+
+    return start
+
+
+@pytest.fixture
+def rasa_chat(demo_app: App, rasa_server: str) -> Callable[..., Conversation]:
+    """chat(phone) with the real Rasa server: the end-to-end conversations of each language."""
+    from nlu.client import NluClient
+
+    def start(phone: str = "+971501234567", channel: str = "console") -> Conversation:
+        # A generous timeout: a busy test machine must not turn a test into a degraded-NLU test.
+        return Conversation(demo_app, lambda: NluClient(rasa_server, timeout=20), phone, channel)
 
     return start
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
-from nlu.client import FALLBACK_INTENT, Parse
+import yaml
+
+from nlu.client import FALLBACK_INTENT, Entity, Parse
 
 # Whole-word keywords → intent; the first rule that matches wins.
 DEFAULT_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -44,3 +49,138 @@ class FakeNlu:
 
     async def aclose(self) -> None:
         return None
+
+
+# --- the NLU table of the fast tier -------------------------------------------------------------------
+NLU_TABLE = Path(__file__).parent / "data" / "nlu_table.yml"
+
+
+class UnknownText(LookupError):
+    """A test said something the NLU table has no entry for."""
+
+
+# Parts of a message that differ from run to run (a booking's random reference, a ticket's database id):
+# the table keys the message with a placeholder, and the placeholder in an entity is filled back in.
+_VARIABLE = (
+    (re.compile(r"\b(BK)-?([A-Z0-9]{6})\b", re.IGNORECASE), "<ref>"),
+    (re.compile(r"\b(WC|C)\s*-?\s*(\d{1,9})\b", re.IGNORECASE), "<n>"),
+)
+
+
+def template(text: str) -> str:
+    """The table key of a message: its variable references as placeholders ("status of C-<n>")."""
+    for pattern, placeholder in _VARIABLE:
+        text = pattern.sub(lambda m: f"{m.group(1)}-{placeholder}", text)
+    return text
+
+
+def _variables(text: str) -> list[str]:
+    found = [(m.start(), m.group(2)) for pattern, _ in _VARIABLE for m in pattern.finditer(text)]
+    return [value for _, value in sorted(found)]
+
+
+def _fill(text: str, values: list[str]) -> str:
+    parts = re.split(r"<ref>|<n>", text)
+    out = parts[0]
+    for i, part in enumerate(parts[1:]):
+        out += (values[i] if i < len(values) else "") + part
+    return out
+
+
+def _entity_from(row: dict[str, Any]) -> Entity:
+    return Entity(
+        name=row["name"],
+        value=str(row["value"]),
+        text=row.get("text", str(row["value"])),
+        start=int(row.get("start", 0)),
+        end=int(row.get("end", 0)),
+        confidence=row.get("confidence"),
+    )
+
+
+def parse_from(text: str, row: dict[str, Any]) -> Parse:
+    values = _variables(text)
+    entities = []
+    for e in row.get("entities", ()):
+        entity = _entity_from(e)
+        entities.append(replace(entity, value=_fill(entity.value, values), text=_fill(entity.text, values)))
+    return Parse(
+        intent=row["intent"],
+        confidence=float(row.get("confidence", 1.0)),
+        entities=tuple(entities),
+        text=text,
+    )
+
+
+def row_of(parse: Parse) -> dict[str, Any]:
+    row: dict[str, Any] = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
+    if parse.entities:
+        row["entities"] = [
+            {"name": e.name, "value": template(e.value), "text": template(e.text), "start": e.start, "end": e.end}
+            for e in parse.entities
+        ]
+    return row
+
+
+def load_table(path: Path = NLU_TABLE) -> dict[str, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def save_table(table: dict[str, dict[str, Any]], path: Path = NLU_TABLE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# What the NLU says for each message the conversation tests send: the fake NLU of the fast tier\n"
+        "# (tests/fakes.TableNlu). Edit by hand, or record from the real model: make nlu-table.\n"
+    )
+    body = yaml.safe_dump(dict(sorted(table.items())), allow_unicode=True, sort_keys=False, width=120)
+    path.write_text(header + body, encoding="utf-8")
+
+
+@dataclass
+class TableNlu:
+    """Stands in for `nlu.client.NluClient` with a table from text to intent, confidence and entities.
+
+    A text the table lacks fails the test with a clear message instead of a silent fallback, so a test
+    always says what the classifier is supposed to make of its messages.
+    """
+
+    table: dict[str, dict[str, Any]]
+    asked: list[str] = field(default_factory=list)
+
+    async def parse(self, text: str) -> Parse:
+        self.asked.append(text)
+        row = self.table.get(template(text))
+        if row is None:
+            raise UnknownText(
+                f"the NLU table has no entry for {text!r}: add it to tests/data/nlu_table.yml"
+                " or record it from the real model (make nlu-table)"
+            )
+        return parse_from(text, row)
+
+    async def ready(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class RecordingNlu:
+    """The real NLU client, writing down what it answered into `table` (make nlu-table)."""
+
+    inner: Any
+    table: dict[str, dict[str, Any]]
+
+    async def parse(self, text: str) -> Parse:
+        parse = await self.inner.parse(text)
+        if parse.degraded is None:
+            self.table[template(text)] = row_of(parse)
+        return parse
+
+    async def ready(self) -> bool:
+        return await self.inner.ready()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

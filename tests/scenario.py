@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import Assistant
-from bot.types import InboundMessage, Media, Reply
+from actions.kit.types import InboundMessage, Media, Reply
 from dealerbot.bootstrap import App
 from nlu.client import NluClient
 
@@ -20,7 +21,9 @@ def assistant_for(app: App, nlu: NluClient) -> Assistant:
 @dataclass
 class Conversation:
     app: App
-    rasa_url: str
+    # Makes the NLU for one turn: the fast tier's TableNlu, or a real NluClient (made per turn, because its
+    # HTTP client belongs to the event loop of that turn).
+    nlu: Callable[[], Any]
     sender: str
     channel: str = "console"
     history: list[tuple[str, list[Reply]]] = field(default_factory=list)
@@ -29,7 +32,8 @@ class Conversation:
         """Send one message; returns the replies (empty when staff have the conversation)."""
 
         async def turn() -> list[Reply]:
-            async with NluClient(self.rasa_url) as nlu:
+            nlu = self.nlu()
+            try:
                 if self.channel in {"console", "whatsapp"}:
                     extra.setdefault("phone", self.sender)  # these channels vouch for the sender's number
                 message = InboundMessage(
@@ -42,6 +46,8 @@ class Conversation:
                     **extra,
                 )
                 return await assistant_for(self.app, nlu).handle(message)
+            finally:
+                await nlu.aclose()
 
         replies = asyncio.run(turn())
         self.history.append((text, replies))

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import slots
-from bot.messages import text
-from bot.when import When, parse_when
+from actions.appointments import service as booking
+from actions.appointments import slots
+from actions.kit.catalog import text
+from actions.kit.when import When, parse_when
 from db.models import Appointment, Bay, Branch, ChannelIdentity, ConversationState, Customer, ServiceType, Vehicle
 from tests.conftest import TEST_NOW
 
@@ -92,7 +93,7 @@ def _book_direct(demo_app, phone: str, branch_code: str, at: datetime, service_c
         branch = session.scalars(select(Branch).where(Branch.code == branch_code)).one()
         service = session.scalars(select(ServiceType).where(ServiceType.code == service_code)).one()
         need = slots.Need.for_service(branch.id, service)
-        appointment = slots.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=service,
+        appointment = booking.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=service,
                                  need=need, at=at, now=TEST_NOW, price=service.price_aed, discount_aed=Decimal(0))
         return appointment.reference
 
@@ -239,16 +240,16 @@ def test_slots_respect_hours_lift_bays_and_priority(demo_app) -> None:
         customer = _customer(session, FATIMA)
         vehicle = session.scalars(select(Vehicle).where(Vehicle.customer_id == customer.id)).first()
         for _ in range(2):
-            slots.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=major, need=need, at=at,
+            booking.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=major, need=need, at=at,
                        now=TEST_NOW, price=major.price_aed, discount_aed=Decimal(0))
         assert not slots.is_free(session, need, at, TEST_NOW, DUBAI)
         priority = slots.Need.for_service(sharjah.id, major, priority=True)
         assert slots.is_free(session, priority, at, TEST_NOW, DUBAI)
-        slots.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=major, need=priority, at=at,
+        booking.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=major, need=priority, at=at,
                    now=TEST_NOW, price=major.price_aed, discount_aed=Decimal(0))
         assert not slots.is_free(session, priority, at, TEST_NOW, DUBAI)
-        with pytest.raises(slots.SlotTaken):
-            slots.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=major, need=priority, at=at,
+        with pytest.raises(booking.SlotTaken):
+            booking.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=major, need=priority, at=at,
                        now=TEST_NOW, price=major.price_aed, discount_aed=Decimal(0))
         # Work without a lift still fits in the bays without one.
         assert slots.is_free(session, slots.Need.for_service(sharjah.id, oil), at, TEST_NOW, DUBAI)
@@ -266,7 +267,7 @@ def test_courtesy_cars_last_while_stocks_last(demo_app) -> None:
         duration = timedelta(minutes=45)
         assert slots.courtesy_cars_left(session, sharjah, at, duration) == 2
         for _ in range(2):
-            slots.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=oil, need=need, at=at,
+            booking.book(session, customer_id=customer.id, vehicle_id=vehicle.id, service=oil, need=need, at=at,
                        now=TEST_NOW, price=oil.price_aed, discount_aed=Decimal(0))
         assert slots.courtesy_cars_left(session, sharjah, at, duration) == 0
         assert not slots.is_free(session, need, at, TEST_NOW, DUBAI)
@@ -394,7 +395,7 @@ def test_cancel_arabic_keep_and_cancel(chat, demo_app) -> None:
 # --- two customers, one last slot, on PostgreSQL ----------------------------------------------------------
 
 
-def test_last_slot_race_on_postgresql(databases, rasa_server) -> None:  # type: ignore[no-untyped-def]
+def test_last_slot_race_on_postgresql(databases, table_nlu) -> None:  # type: ignore[no-untyped-def]
     """Both customers reach the confirmation of the same last slot, then say yes at the same moment from
     two threads on separate connections to a committed PostgreSQL database: exactly one gets it."""
     from bot.core import Assistant  # noqa: F401  (handlers registered)
@@ -416,7 +417,7 @@ def test_last_slot_race_on_postgresql(databases, rasa_server) -> None:  # type: 
     app = App(settings=load_settings(database_url=url), engine=engine,
               sessions=sessionmaker(bind=engine, expire_on_commit=False), clock=FixedClock(TEST_NOW))
     try:
-        people = {AHMED: Conversation(app, rasa_server, AHMED), FATIMA: Conversation(app, rasa_server, FATIMA)}
+        people = {AHMED: Conversation(app, table_nlu, AHMED), FATIMA: Conversation(app, table_nlu, FATIMA)}
         for phone, c in people.items():
             c.say("I'd like to book an oil change")
             _answer_until(c, {"vehicle": "1", "service": "1", "branch": "Sharjah Service Centre (Industrial Area)"},
@@ -428,7 +429,7 @@ def test_last_slot_race_on_postgresql(databases, rasa_server) -> None:  # type: 
 
         # Both threads get into their booking transaction before either may lock the branch.
         barrier = threading.Barrier(2, timeout=30)
-        real_lock = slots._lock_branch
+        real_lock = booking._lock_branch
 
         def lock_together(session: Session, branch_id: int) -> Branch:
             barrier.wait()
@@ -444,7 +445,7 @@ def test_last_slot_race_on_postgresql(databases, rasa_server) -> None:  # type: 
             except BaseException as exc:  # noqa: BLE001
                 errors.append(exc)
 
-        slots._lock_branch = lock_together  # type: ignore[assignment]
+        booking._lock_branch = lock_together  # type: ignore[assignment]
         try:
             threads = [threading.Thread(target=confirm, args=(phone,)) for phone in people]
             for thread in threads:
@@ -452,7 +453,7 @@ def test_last_slot_race_on_postgresql(databases, rasa_server) -> None:  # type: 
             for thread in threads:
                 thread.join(60)
         finally:
-            slots._lock_branch = real_lock  # type: ignore[assignment]
+            booking._lock_branch = real_lock  # type: ignore[assignment]
         assert not errors
 
         with Session(engine) as session:

@@ -1,4 +1,5 @@
-"""Scenarios for actions/people.py: hand-off to a person, and stopping or resuming notifications."""
+"""Scenarios for actions/handoff and actions/consent: hand-off to a person, and stopping or resuming
+notifications."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from datetime import UTC, datetime, time
 
 from sqlalchemy import select
 
-from actions.people import KINDS, customer_branch, kinds_named, next_answer_time, wants_them_back
-from bot.messages import text
+from actions.consent.rules import KINDS, kinds_named, wants_them_back
+from actions.handoff.service import customer_branch, next_answer_time
+from actions.kit.catalog import text
 from db.models import Branch, BranchHours, ChatMessage, Customer, Handoff, OutboxMessage
 from dealerbot.settings import load_settings
 

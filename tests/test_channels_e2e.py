@@ -16,10 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from actions import registry  # noqa: F401  (every domain's handlers and texts)
 from sqlalchemy import select
 
-import actions.all  # noqa: F401  (the catalog texts)
-from bot.messages import text
+from actions.kit.catalog import text
 from db.models import Appointment, ChannelIdentity, ConversationState, Customer
 from dealerbot.bootstrap import App
 from nlu.client import NluClient

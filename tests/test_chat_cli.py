@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from actions import registry  # noqa: F401  (every domain's handlers and texts)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import actions.all  # noqa: F401  (the catalog texts)
-from bot.messages import text
+from actions.kit.catalog import text
 from db.engine import make_engine
 from db.models import ChannelIdentity, ChatMessage, Customer, Handoff
 from nlu.commands import free_port

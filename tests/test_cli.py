@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import actions.all  # noqa: F401  (the catalog texts)
-from bot.messages import text
+from actions import registry  # noqa: F401  (every domain's handlers and texts)
+
+from actions.kit.catalog import text
 
 DEALERBOT = str(Path(sys.executable).with_name("dealerbot"))
 

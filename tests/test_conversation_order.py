@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text as sql
 
 from bot.core import conversation_key
-from bot.types import InboundMessage
+from actions.kit.types import InboundMessage
 from db.models import ChannelIdentity, ChatMessage
 from dealerbot.bootstrap import App, compose
 from nlu.client import Parse

@@ -8,20 +8,18 @@ by offering a menu option that names its intent, as the main menu does.
 from __future__ import annotations
 
 import asyncio
-import re
-import string
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-import actions.all  # noqa: F401  (every module's texts are in the catalog)
-from actions.registry import intent, step
-from actions.turn import Turn
+from actions import registry
+from actions.kit.flows import Flow, Handlers
+from actions.kit.turn import Turn
 from bot import language, options
 
-from bot.messages import CATALOG, LANGUAGES, register, text
-from bot.types import InboundMessage, Option, Reply
+from actions.kit.catalog import register, text
+from actions.kit.types import InboundMessage, Option, Reply
 from db import migrate
 from db.engine import make_engine
 from db.models import (
@@ -38,6 +36,7 @@ from dealerbot.settings import load_settings
 from nlu.client import NluClient
 from nlu.commands import free_port
 from tests.conftest import TEST_NOW
+from tests.factories import make_appointment, make_customer, make_vehicle
 from tests.scenario import Conversation, assistant_for
 
 AHMED = "+971501234567"
@@ -65,28 +64,34 @@ def _colours(turn: Turn) -> list[Option]:
     return [turn.option("colour:red", "coretest_red"), turn.option("colour:blue", "coretest_blue")]
 
 
-@intent("coretest_start")
+COLOUR_FLOW = Flow("coretest")
+COLOUR = COLOUR_FLOW.step("colour")
+NAME = COLOUR_FLOW.step("name")
+handlers = Handlers()
+
+
+@handlers.intent("coretest_start")
 def _start(turn: Turn) -> Reply:
-    return turn.ask("coretest", "colour", "coretest_colour", _colours(turn))
+    return turn.ask(COLOUR, "coretest_colour", _colours(turn))
 
 
-@step("coretest", "colour")
+@handlers.step(COLOUR)
 def _colour(turn: Turn) -> Reply:
     if turn.selected is None:
-        return turn.ask("coretest", "colour", "coretest_colour_again", _colours(turn))
+        return turn.ask(COLOUR, "coretest_colour_again", _colours(turn))
     colour = turn.selected.id.removeprefix("colour:")
     turn.remember(colour=colour)
-    return turn.ask("coretest", "name", "coretest_name", free_text=True, colour=colour)
+    return turn.ask(NAME, "coretest_name", free_text=True, colour=colour)
 
 
-@step("coretest", "name")
+@handlers.step(NAME)
 def _name(turn: Turn) -> Reply:
     colour = turn.data["colour"]
     turn.finish()
     return turn.reply("coretest_done", colour=colour, name=turn.message.text)
 
 
-@intent("coretest_boom")
+@handlers.intent("coretest_boom")
 def _boom(turn: Turn) -> Reply:
     """Writes, then fails: none of its writes may stay."""
     assert turn.customer is not None
@@ -95,6 +100,15 @@ def _boom(turn: Turn) -> Reply:
                              created_at=turn.now))
     turn.session.flush()
     raise RuntimeError("a handler bug")
+
+
+@pytest.fixture(autouse=True)
+def _coretest_flow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throwaway flow is known to the core for the tests of this module only."""
+    for name, handler in handlers.intents.items():
+        monkeypatch.setitem(registry.INTENTS, name, handler)
+    for key, step in handlers.steps.items():
+        monkeypatch.setitem(registry.STEPS, key, step)
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -157,27 +171,6 @@ def start_flow(c: Conversation) -> list[Reply]:
 
 
 # --- the catalog -----------------------------------------------------------------------------------------
-
-
-def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-
-
-def test_every_catalog_text_exists_in_english_and_arabic_with_the_same_placeholders():
-    assert len(CATALOG) > 20  # every action module's texts, not just this file's
-    problems = []
-    for key, texts in sorted(CATALOG.items()):
-        if set(texts) != set(LANGUAGES):
-            problems.append(f"{key}: languages {sorted(texts)}")
-            continue
-        if any(not texts[lang].strip() for lang in LANGUAGES):
-            problems.append(f"{key}: an empty text")
-        if _fields(texts["en"]) != _fields(texts["ar"]):
-            problems.append(f"{key}: placeholders {sorted(_fields(texts['en']))} vs {sorted(_fields(texts['ar']))}")
-        arabic_words = re.sub(r"\{[^}]*\}", "", texts["ar"])  # a pure format ("{day}: {hours}") has no words
-        if re.search(r"[A-Za-z]{2,}", arabic_words) and not re.search(r"[\u0600-\u06ff]", arabic_words):
-            problems.append(f"{key}: the Arabic text is not in Arabic")
-    assert problems == []
 
 
 # --- options ---------------------------------------------------------------------------------------------
@@ -370,7 +363,7 @@ def test_a_flows_offered_options_expire_with_it(chat, demo_app):
     assert all(not r.text.startswith(text("coretest_name", "en", colour="blue")) for r in replies)
 
 
-def test_the_conversation_state_survives_a_restart(databases, backend, rasa_server):
+def test_the_conversation_state_survives_a_restart(databases, backend, table_nlu):
     url = databases.new_url(backend)
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -381,14 +374,13 @@ def test_the_conversation_state_survives_a_restart(databases, backend, rasa_serv
         try:
             with app.transaction() as s:
                 if s.scalar(select(Customer.id).where(Customer.phone == AHMED)) is None:
-                    s.add(Customer(phone=AHMED, name="Ahmed Al Mansouri", preferred_language="en",
-                                   created_at=TEST_NOW, updated_at=TEST_NOW))
+                    make_customer(s, TEST_NOW, phone=AHMED, name="Ahmed Al Mansouri")
             replies = []
             for line in said:
                 if line == "<offer>":
                     offer(app, AHMED)
                     continue
-                replies = Conversation(app, rasa_server, AHMED).say(line)
+                replies = Conversation(app, table_nlu, AHMED).say(line)
             return replies
         finally:
             app.close()  # the process ends: nothing stays in memory
@@ -512,3 +504,21 @@ def test_a_menu_offered_long_ago_is_not_picked_by_a_number_now(chat, demo_app):
     demo_app.clock.advance(timedelta(minutes=demo_app.settings.flow_idle_minutes + 1))
     c.say("1")
     assert state_of(demo_app, AHMED).flow is None  # "1" did not start the offered flow
+
+
+def test_a_customer_made_by_the_factories_sees_only_their_own_appointment(chat, demo_app):
+    phone = "+971501119988"
+    with demo_app.transaction() as s:
+        customer = make_customer(s, TEST_NOW, phone=phone, name="Layla Haddad", language="en")
+        car = make_vehicle(s, TEST_NOW, customer, make="Nissan", model="Patrol", plate="Dubai K 4242")
+        make_vehicle(s, TEST_NOW, customer, make="Kia", model="Sorento")
+        mine = make_appointment(s, TEST_NOW, car, starts_at=TEST_NOW + timedelta(days=2), branch="sharjah")
+        other = make_appointment(
+            s, TEST_NOW, make_vehicle(s, TEST_NOW, make_customer(s, TEST_NOW)), starts_at=TEST_NOW + timedelta(days=2)
+        )
+        mine_ref, other_ref = mine.reference, other.reference
+    c = chat(phone)
+    c.say("hello")  # the menu, whose "My appointments" is picked next
+    answer = c.text(payload="intent:check_appointment")
+    assert mine_ref in answer and "Patrol" in answer
+    assert other_ref not in answer

@@ -10,7 +10,7 @@ import pytest
 
 from nlu.commands import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ import pytest
 
 from nlu.rasa import RasaProject, rasa_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 PRELUDE = """
 import json, sys

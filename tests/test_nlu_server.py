@@ -9,7 +9,7 @@ from nlu import rasa
 from nlu.client import NluClient
 from nlu.commands import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.rasa]
 
 CASES = [
     # (text, intent, expected entities {name: value})

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
 from bot.channels import Recipient, RecipientUnreachable
-from bot.messages import text
+from actions.kit.catalog import text
 from bot.ratelimit import RateLimiter
 from bot.telegram import TelegramChannel
-from bot.types import Attachment, Reply
+from actions.kit.types import Attachment, Reply
 from bot.web import create_app
 from db.models import ChannelIdentity, ChatMessage, Customer
 from dealerbot.bootstrap import App, Services, compose

@@ -55,7 +55,7 @@ def test_health_is_503_when_the_database_does_not_answer(clock):
 
 
 def test_metrics_are_prometheus_text_with_nlu_latency(live_app):
-    from bot.types import InboundMessage
+    from actions.kit.types import InboundMessage
 
     services = compose(live_app, nlu=FakeNlu(), channels=[])
     asyncio.run(services.assistant.handle(InboundMessage(channel="console", sender="+971501234567",

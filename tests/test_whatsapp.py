@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from bot.channels import ChannelError, OutsideWindow, Recipient, RecipientUnreachable
-from bot.messages import text
-from bot.types import Option, Reply
+from actions.kit.catalog import text
+from actions.kit.types import Option, Reply
 from bot.web import create_app
 from bot.whatsapp import EMPTY_TWIML, TwilioApiHttpClient, WhatsAppChannel, split_body
 from db.models import ChannelIdentity, ChatMessage, Customer, InboundReceipt, OutboxMessage

@@ -1,0 +1,286 @@
+"""The book_service flow: vehicle (skipped if only one, or named) → service type (price and duration) →
+branch → time (free slots; free text such as "tomorrow after 6" or "باجر العصر") → extras (courtesy
+car, pick-up/drop-off, mobile service at an address, express lane) → confirm → booking reference.
+What the first message already said (car, service type, branch, a time) is not asked again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from actions.appointments import rules, service, slots
+from actions.appointments.chat_common import (
+    extras_text, name_of, need, offer_slots, own_vehicle, slot_step, when_label, yes_no,
+)
+from actions.kit import formats, vehicles
+from actions.kit.flows import Flow, Handlers
+from actions.kit.menu import need_customer, with_menu
+from actions.kit.normalise import norm
+from actions.kit.turn import Turn
+from actions.kit.types import Option, Reply
+from actions.kit.when import parse_when
+from db.models import Branch, ServiceType, Vehicle
+
+BOOK = Flow("book_service")
+BOOK_VEHICLE = BOOK.step("vehicle")
+BOOK_SERVICE = BOOK.step("service")
+BOOK_BRANCH = BOOK.step("branch")
+BOOK_SLOT = BOOK.step("slot")
+BOOK_EXTRAS = BOOK.step("extras")
+BOOK_ADDRESS = BOOK.step("address")
+BOOK_CONFIRM = BOOK.step("confirm")
+
+handlers = Handlers()
+
+
+def _service(turn: Turn) -> ServiceType:
+    kind = service.service_by_code(turn.session, turn.data.get("service"))
+    assert kind is not None
+    return kind
+
+
+def _branch(turn: Turn) -> Branch:
+    branch = service.branch_by_code(turn.session, turn.data.get("branch"))
+    assert branch is not None
+    return branch
+
+
+def _slot(turn: Turn) -> datetime:
+    at = rules.slot_at(turn.data.get("slot") or "", turn.tz)
+    assert at is not None
+    return at
+
+
+@handlers.intent("book_service")
+def book_service(turn: Turn) -> Reply:
+    if turn.customer is None:
+        return need_customer(turn)
+    cars = turn.vehicles()
+    if not cars:
+        return with_menu(turn, "no_vehicles")
+    turn.data = {}
+    prefill: dict[str, Any] = {"extras": {}}
+    car = vehicles.named(turn, cars)  # named in the message, or "book" picked under an answer about one car
+    if car is None and len(cars) == 1:
+        car = cars[0]
+    if car is not None:
+        prefill["vehicle_id"] = car.id
+    code = next(iter(turn.parse.values("service_type")), None)
+    if service.service_by_code(turn.session, code) is not None:
+        prefill["service"] = code
+    branch = next(iter(turn.parse.values("branch")), None)
+    if service.branch_by_code(turn.session, branch) is not None:
+        prefill["branch"] = branch
+    when = parse_when(turn.said, turn.local_now)
+    if when is not None:
+        prefill["when"] = rules.when_data(when)
+    turn.remember(**prefill)
+    return _advance(turn)
+
+
+def _advance(turn: Turn) -> Reply:
+    """Ask for the first thing the booking still lacks; confirm when nothing is missing."""
+    data = turn.data
+    vehicle = own_vehicle(turn, data.get("vehicle_id"))
+    if vehicle is None:
+        return turn.ask(BOOK_VEHICLE, "appt_ask_vehicle", vehicles.options(turn.vehicles()))
+    kind = service.service_by_code(turn.session, data.get("service"))
+    if kind is None:
+        return _ask_service(turn, vehicle)
+    branch = service.branch_by_code(turn.session, data.get("branch"))
+    if branch is None:
+        return _ask_branch(turn, kind)
+    if not data.get("slot"):
+        return offer_slots(turn, BOOK_SLOT, branch, kind, vehicle.id, rules.when_from(data.get("when")))
+    if not data.get("extras_done"):
+        reply = _ask_extras(turn, branch, kind)
+        if reply is not None:
+            return reply
+    return _ask_confirm(turn, vehicle, kind, branch)
+
+
+def _ask_service(turn: Turn, vehicle: Vehicle) -> Reply:
+    options = [
+        Option(f"service:{s.code}", turn.t("appt_service_option", name=name_of(turn, s),
+                                           price=formats.money(s.price_aed), minutes=s.duration_minutes))
+        for s in service.services(turn.session)
+    ]
+    reply = turn.ask(BOOK_SERVICE, "appt_ask_service", options, vehicle=vehicles.label(vehicle))
+    plan = service.active_plan(turn.session, vehicle.id, turn.local_now.date())
+    if plan is not None:
+        reply.text += "\n" + turn.t("appt_plan_note", plan=name_of(turn, plan), percent=plan.discount_percent)
+    return reply
+
+
+def _ask_branch(turn: Turn, kind: ServiceType) -> Reply:
+    options = [Option(f"branch:{b.code}", name_of(turn, b)) for b in service.branches(turn.session)]
+    return turn.ask(BOOK_BRANCH, "appt_ask_branch", options, service=name_of(turn, kind),
+                    price=formats.money(kind.price_aed), minutes=kind.duration_minutes)
+
+
+def _extra_options(turn: Turn, branch: Branch, kind: ServiceType, at: datetime) -> dict[str, Option]:
+    offered = service.extras_offered(turn.session, branch, kind, at, turn.data.get("extras", {}))
+    return {name: turn.option(f"extra:{name}", f"appt_extra_{name}", **({"count": left} if name == "courtesy" else {}))
+            for name, left in offered.items()}
+
+
+def _ask_extras(turn: Turn, branch: Branch, kind: ServiceType) -> Reply | None:
+    at = _slot(turn)
+    available = _extra_options(turn, branch, kind, at)
+    chosen = turn.data.get("extras", {})
+    if not available:
+        turn.remember(extras_done=True)
+        return None
+    if any(chosen.get(name) for name in rules.EXTRAS):
+        options = [*available.values(), turn.option("extras:done", "appt_extras_done")]
+        return turn.ask(BOOK_EXTRAS, "appt_ask_more_extras", options, extras=extras_text(turn, chosen))
+    options = [*available.values(), turn.option("extras:done", "appt_extras_none")]
+    return turn.ask(BOOK_EXTRAS, "appt_ask_extras", options, when=when_label(turn, at))
+
+
+def _ask_confirm(turn: Turn, vehicle: Vehicle, kind: ServiceType, branch: Branch) -> Reply:
+    at = _slot(turn)
+    plan = service.active_plan(turn.session, vehicle.id, at.date())
+    cut = rules.discount(kind.price_aed, plan)
+    extras = extras_text(turn, turn.data.get("extras", {}))
+    return turn.ask(
+        BOOK_CONFIRM, "appt_confirm", yes_no(turn),
+        service=name_of(turn, kind), vehicle=vehicles.label(vehicle), branch=name_of(turn, branch),
+        when=when_label(turn, at),
+        extras=turn.t("appt_confirm_extras", extras=extras) if extras else "",
+        price=formats.money(kind.price_aed),
+        discount=turn.t("appt_confirm_discount", plan=name_of(turn, plan), discount=formats.money(cut),
+                        total=formats.money(kind.price_aed - cut)) if plan and cut else "",
+    )
+
+
+@handlers.step(BOOK_VEHICLE)
+def book_vehicle(turn: Turn) -> Reply:
+    cars = turn.vehicles()
+    vehicle = vehicles.picked(turn, cars)
+    if vehicle is not None:
+        turn.remember(vehicle_id=vehicle.id)
+        return _advance(turn)
+    return turn.ask(BOOK_VEHICLE, "appt_ask_vehicle", vehicles.options(cars))
+
+
+@handlers.step(BOOK_SERVICE)
+def book_service_type(turn: Turn) -> Reply:
+    code = turn.picked("service")
+    if code is None and turn.parse.values("service_type"):
+        code = turn.parse.values("service_type")[0]
+    if service.service_by_code(turn.session, code) is not None:
+        turn.remember(service=code)
+        return _advance(turn)
+    vehicle = own_vehicle(turn, turn.data.get("vehicle_id"))
+    assert vehicle is not None
+    reply = _ask_service(turn, vehicle)
+    reply.text = turn.t("appt_pick_again") + "\n" + reply.text
+    return reply
+
+
+@handlers.step(BOOK_BRANCH, keeps=("dealership_info",))
+def book_branch(turn: Turn) -> Reply:
+    code = turn.picked("branch")
+    if code is None and turn.parse.values("branch"):
+        code = turn.parse.values("branch")[0]
+    if service.branch_by_code(turn.session, code) is not None:
+        turn.remember(branch=code)
+        return _advance(turn)
+    reply = _ask_branch(turn, _service(turn))
+    reply.text = turn.t("appt_pick_again") + "\n" + reply.text
+    return reply
+
+
+@handlers.step(BOOK_SLOT)
+def book_slot(turn: Turn) -> Reply:
+    data = turn.data
+
+    def picked(at: datetime) -> Reply:
+        turn.remember(slot=rules.slot_id(at, turn.tz), extras_done=False,
+                      extras={k: v for k, v in data.get("extras", {}).items() if k in {"mobile", "address"}})
+        return _advance(turn)
+
+    return slot_step(turn, BOOK_SLOT, _branch(turn), _service(turn), data["vehicle_id"], data.get("extras", {}),
+                     None, picked)
+
+
+@handlers.step(BOOK_EXTRAS)
+def book_extras(turn: Turn) -> Reply:
+    data = turn.data
+    branch, kind, at = _branch(turn), _service(turn), _slot(turn)
+    choice = turn.selected.id if turn.selected is not None else None
+    done_words = {norm(turn.t(k)) for k in ("appt_extras_done", "appt_extras_none")}
+    if choice == "extras:done" or (choice is None and (turn.yes_no() is False or norm(turn.message.text) in done_words)):
+        turn.remember(extras_done=True)
+        return _advance(turn)
+    available = _extra_options(turn, branch, kind, at)
+    name = choice.split(":", 1)[1] if choice and choice.startswith("extra:") else None
+    if name == "mobile" and "mobile" in available:
+        return turn.ask(BOOK_ADDRESS, "appt_ask_address", free_text=True)
+    if name == "courtesy" and "courtesy" not in available:
+        options = [*available.values(), turn.option("extras:done", "appt_extras_done")]
+        return turn.ask(BOOK_EXTRAS, "appt_no_courtesy_left", options)
+    if name in available:
+        turn.remember(extras={**data.get("extras", {}), name: True})
+        return _advance(turn)
+    reply = _ask_extras(turn, branch, kind)
+    if reply is None:
+        return _advance(turn)
+    reply.text = turn.t("appt_pick_again") + "\n" + reply.text
+    return reply
+
+
+@handlers.step(BOOK_ADDRESS)
+def book_address(turn: Turn) -> Reply:
+    address = rules.address(turn.message.text)
+    if address is None:
+        return turn.ask(BOOK_ADDRESS, "appt_address_short", free_text=True)
+    data = turn.data
+    branch, kind = _branch(turn), _service(turn)
+    extras = {"mobile": True, "address": address}
+    at = rules.slot_at(data["slot"], turn.tz)
+    wish = need(turn, branch, kind, data["vehicle_id"], extras)
+    turn.remember(extras=extras)
+    if at is None or not slots.is_free(turn.session, wish, at, turn.now, turn.tz):
+        turn.remember(slot=None)
+        return offer_slots(turn, BOOK_SLOT, branch, kind, data["vehicle_id"], rules.around(at) if at else None,
+                           key="appt_mobile_full", extras=extras)
+    return _advance(turn)
+
+
+@handlers.step(BOOK_CONFIRM, keeps=("affirm", "deny"))
+def book_confirm(turn: Turn) -> Reply:
+    answer = turn.yes_no()
+    if answer is None:
+        return turn.ask(BOOK_CONFIRM, "appt_yes_no", yes_no(turn))
+    if not answer:
+        turn.finish()
+        return with_menu(turn, "appt_not_booked")
+    assert turn.customer is not None
+    data = turn.data
+    vehicle = own_vehicle(turn, data.get("vehicle_id"))
+    branch, kind, at = _branch(turn), _service(turn), _slot(turn)
+    assert vehicle is not None
+    try:
+        appointment = service.book_for(
+            turn.session, turn.now, turn.local_now.date(), customer_id=turn.customer.id, vehicle_id=vehicle.id,
+            service=kind, branch=branch, at=at, extras=data.get("extras", {}),
+        )
+    except service.SlotTaken:
+        turn.remember(slot=None, extras_done=False)
+        return offer_slots(turn, BOOK_SLOT, branch, kind, vehicle.id, rules.around(at), key="appt_slot_gone",
+                           when=when_label(turn, at))
+    turn.finish()
+    if appointment.mobile_service:
+        turn.alert_staff(
+            "mobile_service_booked", f"appointment-mobile:{appointment.reference}",
+            {"reference": appointment.reference, "branch": branch.code, "starts_at": appointment.starts_at.isoformat(),
+             "service": kind.code},
+            recipient=f"branch:{branch.code}",
+        )
+        return turn.reply("appt_booked_mobile", reference=appointment.reference, service=name_of(turn, kind),
+                          when=when_label(turn, at), address=appointment.service_address)
+    return turn.reply("appt_booked", reference=appointment.reference, service=name_of(turn, kind),
+                      branch=name_of(turn, branch), when=when_label(turn, at),
+                      address=getattr(branch, f"address_{turn.language}", branch.address_en))

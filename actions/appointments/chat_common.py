@@ -1,0 +1,109 @@
+"""What the booking and the check/reschedule/cancel chats share: how a time, an appointment and the
+extras read, and the "when?" step that offers free times (picked, or written as "tomorrow after 6")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from actions.appointments import rules, service, slots
+from actions.kit import formats, vehicles
+from actions.kit.flows import Step
+from actions.kit.menu import with_menu
+from actions.kit.turn import Turn
+from actions.kit.types import Option, Reply
+from actions.kit.when import When, parse_when
+from db.models import Appointment, Branch, ServiceType, Vehicle
+
+
+def name_of(turn: Turn, row: Any) -> str:
+    """A branch's, service's or plan's name in the customer's language."""
+    return getattr(row, f"name_{turn.language}", None) or row.name_en
+
+
+def when_label(turn: Turn, at: datetime) -> str:
+    """A start time as the customer reads it: "Sat 28 Nov, 09:00" in Dubai time."""
+    local = at.astimezone(turn.tz)
+    return turn.t("appt_slot_label", day=formats.day_month(local.date(), turn.language), time=formats.clock(local))
+
+
+def yes_no(turn: Turn, yes_key: str = "appt_yes", no_key: str = "appt_no") -> list[Option]:
+    return [turn.option("yes", yes_key), turn.option("no", no_key)]
+
+
+def own_vehicle(turn: Turn, vehicle_id: int | None) -> Vehicle | None:
+    return service.own_vehicle(turn.session, turn.customer.id, vehicle_id) if turn.customer else None
+
+
+def upcoming(turn: Turn) -> list[Appointment]:
+    return service.upcoming(turn.session, turn.now, turn.customer.id) if turn.customer else []
+
+
+def own_appointment(turn: Turn, reference: str | None) -> Appointment | None:
+    if turn.customer is None:
+        return None
+    return service.own_appointment(turn.session, turn.now, turn.customer.id, reference)
+
+
+def need(turn: Turn, branch: Branch, kind: ServiceType, vehicle_id: int, extras: dict[str, Any],
+         exclude_id: int | None = None) -> slots.Need:
+    return service.need_for(turn.session, turn.local_now.date(), branch, kind, vehicle_id, extras, exclude_id)
+
+
+def extras_text(turn: Turn, extras: dict[str, Any], address: str | None = None) -> str:
+    """"courtesy car, express lane" — the extras chosen, named."""
+    return ", ".join(turn.t(f"appt_name_{name}", address=address or extras.get("address") or "")
+                     for name in rules.EXTRAS if extras.get(name))
+
+
+def appointment_line(turn: Turn, appointment: Appointment) -> str:
+    """"BK-3H7KQA: Oil change for Toyota … at Dubai Service Centre, Sun 29 Nov, 09:00 (courtesy car)"."""
+    kind = turn.session.get(ServiceType, appointment.service_type_id)
+    vehicle = turn.session.get(Vehicle, appointment.vehicle_id)
+    branch = turn.session.get(Branch, appointment.branch_id)
+    assert kind is not None and vehicle is not None and branch is not None
+    line = turn.t("appt_line", reference=appointment.reference, service=name_of(turn, kind),
+                  vehicle=vehicles.label(vehicle),
+                  branch=turn.t("appt_mobile_place") if appointment.mobile_service else name_of(turn, branch),
+                  when=when_label(turn, appointment.starts_at))
+    extras = extras_text(turn, {"courtesy": appointment.courtesy_car, "pickup": appointment.pickup_dropoff,
+                                "mobile": appointment.mobile_service, "express": appointment.express_lane},
+                         appointment.service_address)
+    return f"{line} ({extras})" if extras else line
+
+
+# --- the "when?" step -------------------------------------------------------------------------------------
+
+
+def offer_slots(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle_id: int, wanted: When | None,
+                *, key: str | None = None, exclude_id: int | None = None, extras: dict[str, Any] | None = None,
+                **values: Any) -> Reply:
+    """Ask `step` with the free times that fit the wish (or the nearest ones); none in three weeks ends the flow."""
+    wish = need(turn, branch, kind, vehicle_id, extras if extras is not None else turn.data.get("extras", {}),
+                exclude_id)
+    found, fitted = slots.find_slots(turn.session, wish, turn.now, turn.tz, wanted)
+    if not found:
+        turn.finish()
+        return with_menu(turn, "appt_no_slots", branch=name_of(turn, branch), phone=branch.phone)
+    options = [Option(rules.slot_id(at, turn.tz), when_label(turn, at)) for at in found]
+    if key is None:
+        key = "appt_ask_slot" if wanted is None or wanted.empty else ("appt_slots_fit" if fitted else "appt_slots_nearest")
+    return turn.ask(step, key, options, free_text=True, branch=name_of(turn, branch), **values)
+
+
+def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle_id: int, extras: dict[str, Any],
+              exclude_id: int | None, on_pick: Callable[[datetime], Reply]) -> Reply:
+    """Shared by booking and rescheduling: a picked slot (re-checked) or a free-text day and time."""
+    if turn.selected is not None and turn.selected.id.startswith("slot:"):
+        at = rules.slot_at(turn.selected.id, turn.tz)
+        wish = need(turn, branch, kind, vehicle_id, extras, exclude_id)
+        if at is not None and slots.is_free(turn.session, wish, at, turn.now, turn.tz):
+            return on_pick(at)
+        return offer_slots(turn, step, branch, kind, vehicle_id, rules.around(at) if at else None,
+                           key="appt_slot_gone", exclude_id=exclude_id, extras=extras, when=turn.selected.label)
+    when = parse_when(turn.said, turn.local_now)
+    if when is None:
+        offered = [Option(o["id"], o["label"]) for o in turn.state.data.get("options", [])]
+        return turn.ask(step, "appt_when_unclear", offered, free_text=True)
+    return offer_slots(turn, step, branch, kind, vehicle_id, when, exclude_id=exclude_id, extras=extras)

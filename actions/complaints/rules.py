@@ -1,0 +1,108 @@
+"""Complaint rules, without a database or a conversation: the categories and the words that point at
+them, the SLA deadlines of a new complaint, the next deadline of an open one, and ticket references.
+
+SLA of a complaint (DIGEST "Customer service and communication"): acknowledged at once (the bot's answer
+is the acknowledgement), a substantive answer within `settings.complaint_response_hours`, safety issues
+the same day (the same-day rule of urgent cases: actions.warranty.rules).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from actions.kit.normalise import ascii_digits
+from actions.warranty.rules import is_safety, same_day_deadline
+from db.models import Complaint
+
+# Resolution targets (the seed names none): a week for a normal complaint, two days for a safety issue.
+RESOLVE_NORMAL = timedelta(days=7)
+RESOLVE_SAFETY = timedelta(days=2)
+# Cases shown by case_status without a ticket id: every unfinished one, and finished ones this recent.
+RECENTLY_FINISHED = timedelta(days=30)
+MAX_LISTED = 8
+FINISHED_STATUSES = ("resolved", "closed")
+
+COMPLAINT_CATEGORIES = (
+    "service_quality",
+    "delay",
+    "staff",
+    "billing",
+    "vehicle_fault",
+    "parts",
+    "safety",
+    "other",
+)
+
+# Words that point at a category, for a typed answer at the category step or a complaint from feedback.
+_CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "safety": ("safety", "safe", "سلامة", "السلامة", "أمان", "الأمان"),
+    "delay": ("delay", "late", "wait", "waiting", "slow", "took too long", "تأخير", "تأخر", "انتظار", "تأخرت", "بطء"),
+    "staff": ("staff", "rude", "advisor", "employee", "behaviour", "behavior", "موظف", "الموظف", "تعامل", "وقح",
+              "أسلوب"),
+    "billing": ("bill", "billing", "invoice", "price", "charge", "charged", "overcharged", "cost", "فاتورة", "الفاتورة",
+                "سعر", "السعر", "مبلغ", "حساب", "دفع"),
+    "vehicle_fault": ("fault", "broken", "defect", "problem with the car", "not fixed", "عطل", "خراب", "خربان",
+                      "مشكلة في السيارة"),
+    "parts": ("part", "parts", "spare", "قطع", "قطعة", "قطع الغيار"),
+    "service_quality": ("service", "quality", "work", "repair", "الخدمة", "الصيانة", "جودة", "الشغل"),
+    "other": ("other", "something else", "أخرى", "اخرى", "غير ذلك", "شيء آخر"),
+}
+
+_TICKET = re.compile(r"\b(WC|C)\s*-?\s*(\d{1,9})\b", re.IGNORECASE)
+
+
+def category_in(said: str | None) -> str | None:
+    """The category the words of a message point at, if any."""
+    padded = f" {ascii_digits(said).lower()} "
+    for category, words in _CATEGORY_WORDS.items():
+        if any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", padded) for word in words):
+            return category
+    return None
+
+
+def content_words(said: str | None) -> int:
+    return len(re.findall(r"\w+", said or ""))
+
+
+def ticket_in(*texts: str | None) -> tuple[str, int] | None:
+    """The first ticket reference in the texts: ("WC", 12) for "wc-12", ("C", 3) for "C 3"."""
+    for said in texts:
+        match = _TICKET.search(ascii_digits(said))
+        if match:
+            return match.group(1).upper(), int(match.group(2))
+    return None
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A new complaint's severity and deadlines."""
+
+    safety: bool
+    respond_by: datetime
+    resolve_by: datetime
+
+
+def complaint_deadlines(
+    now: datetime, tz: tzinfo, category: str, description: str, response_hours: int
+) -> Deadlines:
+    """A safety issue (by category or by its words) is answered the same day and resolved in two days;
+    any other within `response_hours` and in a week."""
+    if category == "safety" or is_safety(description):
+        return Deadlines(True, same_day_deadline(now, tz), now + RESOLVE_SAFETY)
+    respond_by = now + timedelta(hours=response_hours)
+    return Deadlines(False, respond_by, max(now + RESOLVE_NORMAL, respond_by))
+
+
+def complaint_next(complaint: Complaint) -> tuple[str | None, datetime | None]:
+    """The complaint's next deadline: "acknowledge", "answer" or "resolve" and when; none once finished."""
+    if complaint.status in FINISHED_STATUSES:
+        return None, None
+    if complaint.acknowledged_at is None:
+        return "acknowledge", complaint.acknowledge_by
+    if complaint.responded_at is None:
+        return "answer", complaint.respond_by
+    if complaint.resolved_at is None:
+        return "resolve", complaint.resolve_by
+    return None, None

@@ -1,0 +1,69 @@
+"""maintenance_due: which car, then when its next service is due, with the offer to book it."""
+
+from __future__ import annotations
+
+from actions.kit import vehicles
+from actions.kit.flows import Flow, Handlers
+from actions.kit.turn import Turn
+from actions.kit.types import Option, Reply
+from actions.maintenance.service import due_message, next_service
+from actions.mileage.rules import reading_in
+from db.models import Vehicle
+from dealerbot.logging import get_logger
+
+log = get_logger("actions.maintenance")
+
+DUE = Flow("maintenance_due")
+DUE_VEHICLE = DUE.step("vehicle")
+
+handlers = Handlers()
+
+
+def _said_km(turn: Turn) -> int | None:
+    """A km in the question ("I'm at 45,000 km, when is my next service?"), the car's plates left out."""
+    masks = [e.text for e in turn.parse.entities if e.name in ("plate", "vin", "ticket_id")]
+    masks += [v.plate for v in turn.vehicles() if v.plate]
+    return reading_in(turn.message.text, turn.parse.values("mileage"), masks)
+
+
+@handlers.intent("maintenance_due")
+def maintenance_due(turn: Turn) -> Reply | list[Reply]:
+    if turn.hints.get("after") == "reading":
+        vehicle = vehicles.by_id(turn.vehicles(), turn.hints.get("vehicle"))
+        if vehicle is not None:
+            return _after_reading(turn, vehicle)
+    # The km may be a hypothetical ("what is due at 60k?"): it is used for the answer, not stored as a
+    # reading (report_mileage stores readings).
+    turn.data = {"said_km": _said_km(turn) if turn.customer is not None else None}
+    return vehicles.start(turn, DUE_VEHICLE, "veh_ask_vehicle_due", _answer)
+
+
+@handlers.step(DUE_VEHICLE, keeps=("maintenance_due",))
+def maintenance_due_vehicle(turn: Turn) -> Reply | list[Reply]:
+    return vehicles.step(turn, DUE_VEHICLE, _answer)
+
+
+def _answer(turn: Turn, chosen: list[Vehicle]) -> Reply:
+    vehicle = chosen[0]
+    due = next_service(turn.session, vehicle, turn.local_now.date(), turn.tz)
+    lines = due_message(due, turn.language, said_km=turn.data.get("said_km"))
+    log.info("maintenance_due_told", vehicle_id=vehicle.id, overdue=due.overdue)
+    options = [turn.intent_option("book_service", "menu_book_service", vehicle=vehicle.id),
+               turn.intent_option("report_mileage", "veh_report_mileage", vehicle=vehicle.id)]
+    return _done(turn, lines, options)
+
+
+def _after_reading(turn: Turn, vehicle: Vehicle) -> Reply:
+    """report_mileage stored (or already had) a reading of the car: the recomputed next service, without
+    the history, and the offer to book it (report_mileage puts its own line first)."""
+    due = next_service(turn.session, vehicle, turn.local_now.date(), turn.tz)
+    lines = due_message(due, turn.language, with_history=False)
+    return _done(turn, lines, [turn.intent_option("book_service", "menu_book_service", vehicle=vehicle.id)])
+
+
+def _done(turn: Turn, lines: list[str], options: list[Option]) -> Reply:
+    """End the flow and answer; the options stay selectable next turn (a number or their words)."""
+    turn.finish()
+    if options:
+        turn.offer(options)
+    return Reply("\n".join(lines), list(options))
