@@ -18,6 +18,7 @@ DEMO_PHONE ?= +971501234567
 HOST ?= 127.0.0.1
 PORT ?= 8080
 PYTEST_ARGS ?=
+WORKERS ?= auto
 
 .PHONY: help setup run stop test test-fast nlu-table bench clean
 
@@ -60,12 +61,15 @@ run: setup
 stop:
 	$(DEALERBOT) nlu stop
 
+# Everything: the fast tier on every core (pytest-xdist), then the tests that need Rasa (one server,
+# trained first if config.yml or nlu/data/ changed). Exit status 5 is "no test selected" (PYTEST_ARGS).
 test: setup
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -m "not rasa" -n $(WORKERS) $(PYTEST_ARGS) || test $$? -eq 5
+	$(VENV)/bin/python -m pytest -m rasa $(PYTEST_ARGS) || test $$? -eq 5
 
 # The fast tier: no training, no Rasa server; the conversation tests read the NLU table.
 test-fast: $(APP_STAMP)
-	$(VENV)/bin/python -m pytest -m "not rasa" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -m "not rasa" -n $(WORKERS) $(PYTEST_ARGS)
 
 # The conversation tests against the real model, writing what it answers into the NLU table.
 nlu-table: setup
