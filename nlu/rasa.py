@@ -57,7 +57,7 @@ class RasaProject:
         return self.root / "var"
 
     def data_files(self) -> list[Path]:
-        return sorted(self.data_dir.rglob("*.yml"))  # recursive: nlu/data/intents/*.yml and the rest
+        return sorted(self.data_dir.glob("*.yml"))
 
     def content_hash(self) -> str:
         """Hash of what a model is made of: the pipeline, the training data, the Rasa environment."""

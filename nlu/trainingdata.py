@@ -112,8 +112,7 @@ def load(paths: list[Path] | Path) -> NluData:
     files = [paths] if isinstance(paths, Path) else paths
     expanded: list[Path] = []
     for path in files:
-        # a directory is read recursively (nlu/data/intents/...), its files in sorted path order
-        expanded.extend(sorted(path.rglob("*.yml")) if path.is_dir() else [path])
+        expanded.extend(sorted(path.glob("*.yml")) if path.is_dir() else [path])
     sections: list[dict[str, Any]] = []
     for path in expanded:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
