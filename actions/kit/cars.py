@@ -143,12 +143,16 @@ def car_in_text(session: Any, text: str) -> tuple[str | None, str | None]:
     return make_only, None
 
 
+@functools.cache
+def _car_patterns(make: str, model: str | None) -> tuple[re.Pattern[str], ...]:
+    names = {name for (name, m, mod) in _static_aliases() if m == make and mod == model}
+    names.add(norm(model if model is not None else make))
+    return tuple(_alias(name, make, model)[0] for name in sorted(names) if name)
+
+
 def says_car(said: str, make: str, model: str | None = None) -> bool:
     """Whether `norm`ed text names this model (or, without a model, this make) by any alias."""
-    static = _static_aliases()
-    names = [name for (name, m, mod) in static if m == make and mod == model]
-    names.append(norm(model if model is not None else make))
-    return any(re.search(rf"(?<!\w){AR_PREFIX}{re.escape(name)}(?!\w)", said) for name in names if name)
+    return any(pattern.search(said) for pattern in _car_patterns(make, model))
 
 
 def strip_cars(session: Any, said: str) -> str:

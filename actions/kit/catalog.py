@@ -15,8 +15,7 @@ texts with `{placeholders}`; a text that depends on a number maps CLDR plural ca
 
 and is picked with `text("cars_found", "ar", count=11)` (Babel's plural rules: 11 → "many").
 The catalog is read from the files the first time a text is asked for; a test proves every key exists in
-both languages with the same placeholders. (Modules not yet moved to data files still add their texts
-with `register({...})`.)
+both languages with the same placeholders. (A test's own throwaway texts go in with `register({...})`.)
 """
 
 from __future__ import annotations
@@ -82,7 +81,7 @@ def catalog() -> dict[str, Entry]:
 
 
 def register(entries: dict[str, dict[str, str]]) -> None:
-    """Add texts written in Python (modules not yet moved to data files; tests' own texts)."""
+    """Add texts written in Python (a test's own throwaway flow)."""
     _add(entries, "register()")
 
 

@@ -145,20 +145,16 @@ class Turn:
     def remember(self, **values: Any) -> None:
         self.data = {**self.data, **values}
 
-    def ask(self, step: Step | str, *args: Any, free_text: bool = False, **values: Any) -> Reply:
+    def ask(
+        self, step: Step, key: str, options: Sequence[Option] = (), free_text: bool = False, **values: Any
+    ) -> Reply:
         """Move the flow to `step`, offer options and answer with the text of a key:
         `turn.ask(BOOK_SLOT, "appt_ask_slot", options, free_text=True, branch=...)`.
 
         With free_text the next message is the step's answer whatever the NLU makes of it (a
         description, an address); otherwise a clear new request leaves the flow.
-        (Modules not yet moved to declared steps still call `turn.ask("flow", "step", key, options)`.)
         """
-        if isinstance(step, str):
-            flow, step_name, key, *rest = step, *args
-        else:
-            flow, step_name = step.key
-            key, *rest = args
-        options: Sequence[Option] = rest[0] if rest else values.pop("options", ())
+        flow, step_name = step.key
         self.state.flow = flow
         self.state.step = step_name
         self.state.data = {
