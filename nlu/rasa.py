@@ -20,6 +20,7 @@ import httpx
 
 from dealerbot.logging import get_logger
 from dealerbot.settings import PROJECT_ROOT
+from nlu.trainingdata import load, write
 
 log = get_logger("nlu.rasa")
 
@@ -57,7 +58,7 @@ class RasaProject:
         return self.root / "var"
 
     def data_files(self) -> list[Path]:
-        return sorted(self.data_dir.glob("*.yml"))
+        return sorted(self.data_dir.rglob("*.yml"))  # recursive: nlu/data/intents/*.yml and the rest
 
     def content_hash(self) -> str:
         """Hash of what a model is made of: the pipeline, the training data, the Rasa environment."""
@@ -118,13 +119,21 @@ def train(
     cache_dir: Path | None = None,
     embedding_cache: Path | None = None,
 ) -> TrainResult:
-    """Train the NLU model unless one for the same config and data exists (content hash)."""
+    """Train the NLU model unless one for the same config and data exists (content hash).
+
+    Without `data`, the project's nlu/data/ is first written as one file in a fixed order (intents by
+    name, each intent's examples in the order written; see `combined_training_file`), so the model
+    depends on the examples, not on how they are spread over files.
+    """
     _require_rasa(project)
     out = out or project.models_dir
     target = out / f"{name}.tar.gz" if name else project.model_path()
     if target.exists() and not force:
         return TrainResult(target, False, 0.0)
     out.mkdir(parents=True, exist_ok=True)
+    combined = None
+    if data is None:
+        combined = data = combined_training_file(project, out / f".{target.name.removesuffix('.tar.gz')}-training.yml")
     command = [
         str(project.rasa),
         "train",
@@ -132,28 +141,44 @@ def train(
         "--config",
         str(config or project.config),
         "--nlu",
-        str(data or project.data_dir),
+        str(data),
         "--out",
         str(out),
         "--fixed-model-name",
         target.name.removesuffix(".tar.gz"),
     ]
     started = time.perf_counter()
-    done = subprocess.run(
-        command,
-        cwd=project.root,
-        env=rasa_env(project, cache_dir, embedding_cache),
-        stdout=subprocess.PIPE if quiet else None,
-        stderr=subprocess.STDOUT if quiet else None,
-        text=True,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            command,
+            cwd=project.root,
+            env=rasa_env(project, cache_dir, embedding_cache),
+            stdout=subprocess.PIPE if quiet else None,
+            stderr=subprocess.STDOUT if quiet else None,
+            text=True,
+            check=False,
+        )
+    finally:
+        if combined is not None:
+            combined.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0 or not target.exists():
         tail = (done.stdout or "")[-3000:] if quiet else ""
         raise RuntimeError(f"rasa train failed (exit {done.returncode}):\n{tail}")
     log.info("nlu_trained", model=target.name, seconds=round(seconds, 1))
     return TrainResult(target, True, seconds)
+
+
+def combined_training_file(project: RasaProject, path: Path) -> Path:
+    """nlu/data/ as one Rasa NLU file: intents in name order, then synonyms, regexes and lookups.
+
+    Rasa's classifiers see examples in the order they are read; ordering them here makes the trained
+    model independent of the folder layout, and the same as the cross-validation folds are written.
+    """
+    data = load(project.data_dir)
+    examples = sorted(data.examples, key=lambda example: example.intent)  # stable: keeps each intent's order
+    write(path, examples, data.other_sections)
+    return path
 
 
 def start_server(project: RasaProject, model: Path, host: str, port: int, log_file: Path) -> subprocess.Popen[bytes]:

@@ -29,6 +29,12 @@ _ARABIZI = re.compile(
 )
 
 
+def looks_arabizi(text: str) -> bool:
+    """Whether Latin-letter text reads as Arabizi (see _ARABIZI): for reporting scores by language, and
+    so that an Arabizi message does not switch a customer's language to English (bot.language)."""
+    return bool(_ARABIZI.search(text)) and not _ARABIC.search(text)
+
+
 @dataclass(frozen=True)
 class GoldEntity:
     name: str
@@ -54,7 +60,7 @@ class Example:
         """'english', 'arabizi' (Arabic in Latin letters, by spelling) or 'arabic' (Arabic script)."""
         if self.script == "arabic":
             return "arabic"
-        return "arabizi" if _ARABIZI.search(self.text) else "english"
+        return "arabizi" if looks_arabizi(self.text) else "english"
 
 
 def parse_annotated(raw: str, synonyms: dict[str, str] | None = None) -> tuple[str, tuple[GoldEntity, ...]]:
@@ -112,7 +118,8 @@ def load(paths: list[Path] | Path) -> NluData:
     files = [paths] if isinstance(paths, Path) else paths
     expanded: list[Path] = []
     for path in files:
-        expanded.extend(sorted(path.glob("*.yml")) if path.is_dir() else [path])
+        # a directory is read recursively (nlu/data/intents/...), its files in sorted path order
+        expanded.extend(sorted(path.rglob("*.yml")) if path.is_dir() else [path])
     sections: list[dict[str, Any]] = []
     for path in expanded:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

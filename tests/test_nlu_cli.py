@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from nlu.commands import free_port
-from nlu.rasa import RasaProject
+from nlu.rasa import RasaProject, combined_training_file
+from nlu.trainingdata import load, write
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +42,7 @@ def test_the_model_name_follows_the_content_of_config_and_data(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     project = RasaProject(copy)
     assert project.content_hash() == RasaProject().content_hash()
-    data_file = next((copy / "nlu" / "data").glob("*.yml"))
+    data_file = copy / "nlu" / "data" / "intents" / "book_service.yml"
     data_file.write_text(data_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert project.content_hash() != RasaProject().content_hash()
     # The custom components are part of the model too.
@@ -50,6 +51,25 @@ def test_the_model_name_follows_the_content_of_config_and_data(tmp_path):
     component = copy / "nlu" / "rasa_components" / "linear_classifier.py"
     component.write_text(component.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert project.content_hash() != RasaProject().content_hash()
+
+
+def test_the_training_file_is_the_same_however_the_data_is_split_into_files(tmp_path):
+    """Rasa trains on one file written in a fixed order, so moving examples between files (by intent,
+    by area, one big file) cannot change the model."""
+    root = RasaProject().root
+    data = load(root / "nlu" / "data")
+    # Another layout: the same examples in one file, intents in reverse name order (within an intent
+    # the order written is kept).
+    other = tmp_path / "other"
+    (other / "nlu" / "data").mkdir(parents=True)
+    order = {intent: i for i, intent in enumerate(reversed(data.intents))}
+    reordered = sorted(data.examples, key=lambda example: order[example.intent])
+    assert reordered != data.examples
+    write(other / "nlu" / "data" / "everything.yml", reordered, data.other_sections)
+    first = combined_training_file(RasaProject(root), tmp_path / "first.yml").read_text(encoding="utf-8")
+    second = combined_training_file(RasaProject(other), tmp_path / "second.yml").read_text(encoding="utf-8")
+    assert first == second
+    assert load(tmp_path / "first.yml").examples == sorted(data.examples, key=lambda example: example.intent)
 
 
 def test_parse_prints_intent_confidence_and_entities(rasa_server):

@@ -20,7 +20,7 @@ DESIGN_INTENTS = {
 }
 ENTITY_VALUES = {
     "service_type": {"oil_change", "minor_service", "major_service", "air_conditioning", "brakes", "tyres",
-                     "battery", "wheel_alignment", "inspection", "diagnostics", "detailing"},
+                     "battery", "wheel_alignment", "inspection", "diagnostics", "detailing", "car_wash"},
     "component": {"engine", "transmission", "electrical", "air_conditioning", "cooling", "fuel_system", "steering",
                   "suspension", "brakes", "turbo", "infotainment", "tyres", "battery", "bodywork", "glass",
                   "upholstery"},
