@@ -51,3 +51,7 @@ def _collect() -> tuple[dict[str, Handler], dict[tuple[str, str], StepHandler]]:
 
 
 INTENTS, STEPS = _collect()
+
+# What answers a message while staff have the conversation (kept for them; the customer is told when a
+# person answers, or takes it back).
+WHILE_HELD = handoff.while_held

@@ -25,12 +25,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from actions.kit import choice as choices
 from actions.kit import menu
 from actions.kit.flows import SWITCH_CONFIDENCE, TASK_INTENTS, URGENT_INTENTS
-from actions.registry import INTENTS, STEPS
+from actions.registry import INTENTS, STEPS, WHILE_HELD
 from actions.kit.turn import Turn, leave_flow, split_intent_option
 from bot import language as lang
-from bot import options as opts
 from actions.kit.catalog import LANGUAGES, text
 from actions.kit.types import InboundMessage, Option, Reply
 from bot.metrics import Metrics
@@ -56,6 +56,31 @@ _KEYWORDS_OFF_OUTSIDE_FLOW = {"stop", "ايقاف", "إيقاف"}
 _KEYWORDS_ON = {"start", "unstop", "subscribe", "اشتراك", "تفعيل الاشتراك", "ابدأ", "ابدا"}
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+# Questions about something else that are answered in the middle of a flow, which then goes on where it
+# was ("what time do you close on Friday?" while choosing a time); any other clear new request leaves it.
+DETOUR_INTENTS = frozenset({
+    "dealership_info", "warranty_coverage", "maintenance_due", "service_history", "recall_check",
+    "check_appointment", "case_status",
+})
+
+# Intents whose handler acts at once with consequences a wrong guess would hurt: below the switch
+# confidence they are asked first ("Shall I pass you to a colleague?"). A hand-off makes the bot go
+# quiet, so a misread "I want to rate the service" must not start one. (Opting out and cancelling ask
+# for confirmation in their own flows already.) The bar is SWITCH_CONFIDENCE, the confidence at which
+# a new request is trusted enough to leave an unfinished flow.
+CONFIRM_FIRST = frozenset({"human_agent"})
+
+
+def _proposal(state: ConversationState, offered: list[Option]) -> Option | None:
+    """The one thing the last question proposed, which a plain yes accepts: the option a confirmation
+    named, or the only option of an offer outside a flow ("Shall I book it?")."""
+    named = state.data.get("proposal")
+    if named is not None:
+        return next((o for o in offered if o.id == named), None)
+    if not state.flow and len(offered) == 1 and offered[0].id.startswith("intent:"):
+        return offered[0]
+    return None
 
 
 def _words(text: str) -> str:
@@ -199,19 +224,26 @@ class Assistant:
             return answer
         urgent = parse.intent in URGENT_INTENTS and parse.confidence >= SWITCH_CONFIDENCE
         if not urgent and self._in_handoff(session, identity):
-            state.updated_at = now
             log.info("message_held_for_staff", channel=message.channel)
+            held = Turn(session=session, settings=self.settings, now=now, message=message, identity=identity,
+                        customer=customer, state=state, parse=parse, language=language)
+            answer.replies = WHILE_HELD(held)
+            state.updated_at = now
+            for reply in answer.replies:
+                self._log(session, identity, "out", reply.text, now)
             return answer
 
         if state.flow and state.expires_at is not None and state.expires_at <= now:
             log.info("flow_expired", flow=state.flow, step=state.step)
             leave_flow(state)
 
-        offered = [Option(o["id"], o["label"]) for o in state.data.get("options", [])]
+        offered = [Option.from_dict(o) for o in state.data.get("options", [])]
         idle = timedelta(minutes=self.settings.flow_idle_minutes)
         if not state.flow and state.updated_at is not None and state.updated_at + idle <= now:
             offered = []  # a menu from long ago: a number now does not pick from it
-        selected = opts.select(offered, said, message.payload)
+        choice = choices.choose(offered, said, message.payload)
+        if state.flow and state.data.get("free_text") and not choice.certain:
+            choice = choices.NOTHING  # a description or an address is not a guess at an option
         turn = Turn(
             session=session,
             settings=self.settings,
@@ -222,24 +254,46 @@ class Assistant:
             state=state,
             parse=parse,
             language=language,
-            selected=selected,
+            selected=choice.option,
+            selected_by=choice.how,
             handler_of=lambda intent: INTENTS.get(intent) or INTENTS[FALLBACK_INTENT],
         )
+        proposal = _proposal(state, offered)
+        if (
+            turn.selected is None
+            and proposal is not None
+            and not choice.candidates
+            and message.payload is None
+            and turn.yes_no() is True
+        ):
+            # A question with one proposal ("Recall work is free. Shall I book it?", "Shall I pass you to
+            # a colleague?"): yes takes it.
+            turn.selected, turn.selected_by = proposal, "yes"
         if message.intent is not None and state.flow:
             # A channel command (/start, /menu) starts afresh: it does not answer the open question.
             leave_flow(state)
         if switch is not None:
             replies = [turn.reply("language_switched")]
         else:
-            replies = self._dispatch(turn)
+            replies = self._dispatch(turn, choice.candidates)
         state.updated_at = now
         for reply in replies:
             self._log(session, identity, "out", reply.text, now)
         answer.replies = replies
         return answer
 
-    def _dispatch(self, turn: Turn) -> list[Reply]:
+    def _dispatch(self, turn: Turn, candidates: tuple[Option, ...] = ()) -> list[Reply]:
         state = turn.state
+        parse = turn.parse
+        # A new request said clearly; it wins over a guess at an option from some of its words.
+        clear_request = (
+            parse.degraded is None and parse.intent in TASK_INTENTS and parse.confidence >= SWITCH_CONFIDENCE
+        )
+        certain = turn.selected is not None and turn.selected_by in choices.CERTAIN
+        # A question about something else: answered, then the step asked again (see _detour).
+        detour = (
+            parse.intent in DETOUR_INTENTS and bool(state.data.get("question")) and state.data.get("detours", True)
+        )
         if state.flow:
             handler = STEPS.get((state.flow, state.step or ""))
             if handler is None:
@@ -249,29 +303,85 @@ class Assistant:
                 leave_flow(state)
                 return [menu.flow_cancelled(turn)]
             elif (
-                turn.selected is None
-                and (not state.data.get("free_text") or turn.parse.intent in URGENT_INTENTS)
-                and turn.parse.degraded is None
-                and turn.parse.intent in TASK_INTENTS
-                and turn.parse.intent != state.flow
-                and turn.parse.intent not in handler.keeps
-                and turn.parse.confidence >= SWITCH_CONFIDENCE
+                not certain
+                and clear_request
+                and parse.intent != state.flow
+                and parse.intent not in handler.keeps
+                and (not state.data.get("free_text") or parse.intent in URGENT_INTENTS or detour)
             ):
-                log.info("flow_left", flow=state.flow, step=state.step, intent=turn.parse.intent)
+                turn.selected = turn.selected_by = None
+                if detour:
+                    return self._detour(turn, parse.intent)
+                log.info("flow_left", flow=state.flow, step=state.step, intent=parse.intent)
                 leave_flow(state)
+            elif candidates:
+                return [self._which_one(turn, candidates)]
             else:
                 return _as_list(handler.handle(turn))
+        elif candidates and not clear_request:
+            return [self._which_one(turn, candidates)]
         picked = split_intent_option(turn.selected.id) if turn.selected is not None else None
-        if picked is not None:
+        if picked is not None and not (clear_request and not certain):
             # A menu choice: the option names the intent to run (and may carry hints, e.g. the vehicle).
             intent, turn.hints = picked
             turn.parse = Parse(intent, 1.0, text=turn.message.text)
             turn.selected = None
         else:
             intent = turn.parse.intent
-        state.data = {k: v for k, v in state.data.items() if k not in {"options", "free_text"}}
+            turn.selected = turn.selected if picked is None else None
+            if (
+                intent in CONFIRM_FIRST
+                and parse.degraded is None
+                and parse.confidence < SWITCH_CONFIDENCE
+                and turn.message.intent is None
+            ):
+                return [self._confirm_first(turn, intent)]
+        state.data = {k: v for k, v in state.data.items() if k not in {"options", "free_text", "proposal"}}
         handler = INTENTS.get(intent) or INTENTS[FALLBACK_INTENT]
         return _as_list(handler(turn))
+
+    def _detour(self, turn: Turn, intent: str) -> list[Reply]:
+        """A question about something else in the middle of a flow ("what time do you close?" while
+        booking): answered, then the flow's question is asked again where it was. If answering needs a
+        question of its own (which car?), the new request wins and the old flow is left."""
+        state = turn.state
+        saved = (state.flow, state.step, dict(state.data))
+        log.info("flow_detour", flow=state.flow, step=state.step, intent=intent)
+        leave_flow(state)
+        replies = _as_list(INTENTS[intent](turn))
+        now_at = STEPS.get((state.flow, state.step or "")) if state.flow else None
+        if now_at is not None and not now_at.follow_up:
+            return replies
+        flow, step, data = saved
+        state.flow, state.step = flow, step
+        kept = ("flow", "options", "free_text", "detours", "question")
+        state.data = {**state.data, **{k: data[k] for k in kept if k in data}}
+        state.expires_at = turn.now + timedelta(minutes=self.settings.flow_idle_minutes)
+        for reply in replies:
+            reply.options = []  # the numbers of the question asked again are the ones that count
+        options = [Option.from_dict(o) for o in data.get("options", [])]
+        replies.append(Reply(text("flow_resume", turn.language, question=data["question"]), options))
+        return replies
+
+    @staticmethod
+    def _confirm_first(turn: Turn, intent: str) -> Reply:
+        """An action with consequences, guessed below the switch confidence: asked before it is done."""
+        log.info("guess_confirmed_first", intent=intent, confidence=round(turn.parse.confidence, 2))
+        options = [turn.option(f"intent:{intent}", f"confirm_{intent}_yes"),
+                   turn.option(f"intent:{FALLBACK_INTENT}", "confirm_something_else")]
+        turn.state.data = {
+            **{k: v for k, v in turn.state.data.items() if k != "free_text"},
+            "options": [o.as_dict() for o in options],
+            "proposal": options[0].id,
+        }
+        return Reply(text(f"confirm_{intent}", turn.language), options)
+
+    @staticmethod
+    def _which_one(turn: Turn, candidates: tuple[Option, ...]) -> Reply:
+        """Several options fit the reply equally well: ask again with only those, at the same step."""
+        log.info("choice_ambiguous", flow=turn.state.flow, step=turn.state.step, candidates=len(candidates))
+        turn.state.data = {**turn.state.data, "options": [o.as_dict() for o in candidates]}
+        return Reply(text("choice_which_one", turn.language), list(candidates))
 
     # --- one turn at a time, once per platform message -------------------------------------------------------
     @staticmethod

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from db.validation import has_arabic_script
+from nlu.trainingdata import looks_arabizi
 
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # Explicit switches; the whole message must be one of these.
@@ -36,10 +37,11 @@ _DIGITS = str.maketrans("", "", "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹")
 
 
 def detect(text: str, current: str) -> str:
-    """The reply language for a message: digits (Arabic-Indic too), emoji and option numbers keep the
-    current one."""
+    """The reply language for a message: Arabic script → Arabic, English words → English. Digits
+    (Arabic-Indic too), emoji and option numbers keep the current one, and so does Arabizi (Arabic in
+    Latin letters, "3ndi moshkela"): its writers read Arabic, and one who chose English keeps English."""
     if has_arabic_script(text.translate(_DIGITS)):
         return "ar"
-    if _LATIN_WORD.search(text):
+    if _LATIN_WORD.search(text) and not looks_arabizi(text):
         return "en"
     return current

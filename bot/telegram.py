@@ -49,7 +49,7 @@ from bot.channels import ChannelError, ChannelHealth, Recipient, RecipientUnreac
 from bot.core import CONSENT_OFF, COMMAND_INTENTS, Answer, Assistant, UnitOfWork
 from actions.kit.catalog import text
 from bot.metrics import Metrics
-from bot.options import payload_of
+from actions.kit.choice import payload_of
 from bot.ratelimit import RateLimiter
 from actions.kit.types import Attachment, InboundMessage, Media, Option, Reply
 from bot.web import read_body

@@ -402,6 +402,7 @@ RECALLS: tuple[dict[str, Any], ...] = (
         "المحرك بشكل غير منتظم أو لا يدور أو يتوقف أثناء القيادة، مما يزيد من خطر وقوع حادث.",
         remedy_en="We replace the fuel pump with an improved one, free of charge. The work takes about 3 hours.",
         remedy_ar="نستبدل مضخة الوقود بمضخة محسّنة مجاناً، ويستغرق العمل نحو 3 ساعات.",
+        repair_minutes=180, repair_needs_lift=True,
         published_days_ago=75,
     ),
     dict(
@@ -417,6 +418,7 @@ RECALLS: tuple[dict[str, Any], ...] = (
         remedy_en="We replace the ABS fuse with a new lower-rated fuse, free of charge. "
         "The work takes about 30 minutes.",
         remedy_ar="نستبدل فيوز نظام ABS بفيوز جديد ذي قدرة أقل مجاناً، ويستغرق العمل نحو 30 دقيقة.",
+        repair_minutes=30, repair_needs_lift=False,
         published_days_ago=210,
     ),
 )

@@ -25,6 +25,8 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -434,6 +436,8 @@ class ServiceType(Base):
     mobile_eligible: Mapped[bool] = mapped_column(default=False)
     express_eligible: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # Offered when a customer books a service; False for work booked another way (a recall's repair).
+    bookable: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class ServicePackage(Base):
@@ -585,7 +589,10 @@ class Recall(Base):
     """A manufacturer campaign; it applies by make/model/year range, or to the listed VINs if any."""
 
     __tablename__ = "recalls"
-    __table_args__ = (CheckConstraint("year_from <= year_to", name="year_range_valid"),)
+    __table_args__ = (
+        CheckConstraint("year_from <= year_to", name="year_range_valid"),
+        CheckConstraint("repair_minutes BETWEEN 5 AND 1440", name="repair_minutes_valid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -602,6 +609,9 @@ class Recall(Base):
     remedy_ar: Mapped[str] = mapped_column(Text)
     published_on: Mapped[date] = mapped_column()
     active: Mapped[bool] = mapped_column(default=True)
+    # The remedy's workshop time and whether it needs a lift: a recall job is booked for that long.
+    repair_minutes: Mapped[int] = mapped_column(default=120, server_default="120")
+    repair_needs_lift: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class RecallCompletion(Base):

@@ -52,6 +52,13 @@ LOCAL_NOW = datetime(2026, 11, 26, 10, 0)  # Thursday, Dubai
         ("tonight", When(date(2026, 11, 26), time(17, 0), time(22, 0))),
         ("after 6", When(None, time(18, 0), None)),
         ("at 4pm", When(None, time(16, 0), None, exact=True)),
+        # Arabizi
+        ("yom el thulatha", When(date(2026, 12, 1))),
+        ("yom el tholatha el sob7", When(date(2026, 12, 1), time(7, 0), time(12, 0))),
+        ("bukra el 3asr", When(date(2026, 11, 27), time(14, 0), time(18, 0))),
+        ("el khamis ba3d 6", When(date(2026, 12, 3), time(18, 0), None)),
+        ("bukra el sa3a 10", When(date(2026, 11, 27), time(10, 0), None, exact=True)),
+        ("yom el a7ad gabl 11", When(date(2026, 11, 29), None, time(11, 0))),
     ],
 )
 def test_parse_when_understands_customers(said: str, expected: When) -> None:

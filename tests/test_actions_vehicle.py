@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 
 from actions import registry  # noqa: F401  (every domain's handlers and texts)
 from actions.history.rules import PAGE_SIZE
+from actions.kit import formats, vehicles
 from actions.kit.catalog import text
 from actions.maintenance.rules import DEFAULT_INTERVAL, is_scheduled_service
 from actions.maintenance.service import next_service, plan_for
@@ -101,8 +102,13 @@ def _expected_due(demo_app, phone: str, model: str) -> tuple[date, int, ServiceR
         return last.service_date + relativedelta(months=6), last.mileage_km + 10_000, last
 
 
-def _km(value: int) -> str:
-    return f"{value:,}"
+def _km(value: int, language: str = "en") -> str:
+    return formats.number(value, language)
+
+
+def _label(demo_app, phone: str, model: str) -> str:
+    with demo_app.transaction() as s:
+        return vehicles.label(_vehicle(s, phone, model))
 
 
 # --- the catalog, the parsers, the rules -----------------------------------------------------------------------
@@ -254,11 +260,27 @@ def test_next_service_in_arabic_for_the_only_car(chat, demo_app) -> None:
         text("menu_book_service", "ar"), text("veh_report_mileage", "ar")]
 
 
-def test_next_service_with_a_km_in_the_question_uses_it_without_storing_it(chat, demo_app) -> None:
+def test_next_service_with_a_km_asked_about_uses_it_without_storing_it(chat, demo_app) -> None:
     _, due_km, _ = _expected_due(demo_app, AHMED, "Land Cruiser")
-    said = chat(AHMED).text("I'm at 125,000 km, when is my next service due on the Land Cruiser?")
+    said = chat(AHMED).text("what will be due at 125,000 km on the Land Cruiser?")
     assert text("veh_due_at_km_left", "en", km="125,000", left=_km(due_km - 125_000)) in said
     assert _new_readings(demo_app) == []
+
+
+@pytest.mark.parametrize(
+    ("said", "language"),
+    [
+        ("I'm at 125,000 km, when is my next service due on the Land Cruiser?", "en"),
+        ("العداد ١٢٥ ألف، متى الصيانة الجاية للاندكروزر؟", "ar"),
+    ],
+)
+def test_next_service_with_the_present_km_stores_it_and_counts_from_it(chat, demo_app, said, language) -> None:
+    _, due_km, _ = _expected_due(demo_app, AHMED, "Land Cruiser")
+    reply = chat(AHMED).text(said)
+    assert [r.reading_km for r in _new_readings(demo_app)] == [125_000]
+    assert reply.startswith(text("veh_km_saved", language, km=_km(125_000, language),
+                                 vehicle=_label(demo_app, AHMED, "Land Cruiser")))
+    assert _km(due_km - 125_000, language) in reply  # what is left, counted from the reading
 
 
 @pytest.mark.parametrize("said", ["when is my next service due?", "متى موعد الصيانة القادمة لسيارتي؟"])
@@ -397,7 +419,8 @@ def test_recalls_in_english_for_all_cars_show_the_open_one_with_remedy_and_offer
     said = _pick(c, "vehicle:all")
     assert "open recall TOY-26LC-FP1" in said and title in said and remedy in said
     assert "✅ Lexus ES 2022 (Dubai U 93658): no open recalls." in said
-    assert _ids(c) == ["intent:book_service"] and text("veh_recall_offer", "en") in said
+    assert len(_ids(c)) == 1 and text("veh_recall_offer", "en") in said
+    assert _ids(c)[0].startswith("intent:book_service?") and "recall=" in _ids(c)[0]
 
 
 def test_recall_for_a_named_car_and_a_vin_list_recall(chat, demo_app) -> None:

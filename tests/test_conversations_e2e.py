@@ -32,9 +32,14 @@ def test_english_greeting_booking_and_a_change_of_mind(rasa_chat, demo_app) -> N
     assert c.text("hi there").startswith(text("greet_known", "en", name="Ahmed Al Mansouri"))
     c.say("I'd like to book an oil change")
     assert c.last.text == text("appt_ask_vehicle", "en")
-    # A clear new request leaves the booking: the recall check answers for the car named.
+    # A question about something else is answered (the recall check, for the car named), and the
+    # booking's question is asked again where it was.
     answer = c.text("actually, any recalls on my land cruiser?")
     assert "Land Cruiser" in answer
+    assert c.last.text == text("flow_resume", "en", question=text("appt_ask_vehicle", "en"))
+    assert _step(demo_app, AHMED) == ("book_service", "vehicle")
+    # A clear new request of another kind leaves it.
+    c.say("I want to cancel my appointment")
     assert _step(demo_app, AHMED)[0] != "book_service"
 
 

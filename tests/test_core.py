@@ -16,7 +16,8 @@ from sqlalchemy import select
 from actions import registry
 from actions.kit.flows import Flow, Handlers
 from actions.kit.turn import Turn
-from bot import language, options
+from actions.kit import choice
+from bot import language
 
 from actions.kit.catalog import register, text
 from actions.kit.types import InboundMessage, Option, Reply
@@ -199,7 +200,9 @@ ARABIC_MENU = [Option("yes", "نعم، أكّد الحجز"), Option("no", "لا
     ],
 )
 def test_an_option_is_picked_by_number_label_id_or_payload(menu, said, payload, picked):
-    assert options.select(menu, said, payload) == next(o for o in menu if o.id == picked)
+    chosen = choice.choose(menu, said, payload)
+    assert chosen.option == next(o for o in menu if o.id == picked)
+    assert chosen.certain
 
 
 @pytest.mark.parametrize(
@@ -208,15 +211,21 @@ def test_an_option_is_picked_by_number_label_id_or_payload(menu, said, payload, 
         (MENU, "0", None),
         (MENU, "4", None),
         (MENU, "٤", None),
-        (MENU, "book", None),  # part of a label is not a choice
-        (MENU, "I want to book a service tomorrow", None),
+        (MENU, "I want to cancel my booking", None),  # words of no option
         (MENU, "2", "slot:stale-button"),  # a stale button from an older message picks nothing
         ([], "1", None),
         (MENU, "", None),
     ],
 )
 def test_a_message_that_names_no_offered_option_picks_none(menu, said, payload):
-    assert options.select(menu, said, payload) is None
+    assert choice.choose(menu, said, payload) == choice.NOTHING
+
+
+@pytest.mark.parametrize("said", ["book", "I want to book a service tomorrow"])
+def test_some_words_of_a_label_are_a_guess_not_a_certain_choice(said):
+    chosen = choice.choose(MENU, said)
+    assert chosen.option is not None and chosen.option.id == "intent:book_service"
+    assert chosen.how == choice.WORDS and not chosen.certain
 
 
 # --- language --------------------------------------------------------------------------------------------
@@ -443,7 +452,7 @@ def test_without_the_nlu_the_bot_still_answers_with_the_menu_and_keeps_the_messa
 
     async def conversation() -> list[list[Reply]]:
         try:
-            return [await say("I want to book a service please"), await say("أبي أحجز موعد")]
+            return [await say("I want to book a service please"), await say("مرحبا، عندي سؤال")]
         finally:
             await down.aclose()
 
@@ -454,9 +463,30 @@ def test_without_the_nlu_the_bot_still_answers_with_the_menu_and_keeps_the_messa
     assert transcript(demo_app, AHMED)[-4:] == [
         ("in", "I want to book a service please", "nlu_fallback"),
         ("out", text("fallback_degraded", "en"), None),
-        ("in", "أبي أحجز موعد", "nlu_fallback"),
+        ("in", "مرحبا، عندي سؤال", "nlu_fallback"),
         ("out", text("fallback_degraded", "ar"), None),
     ]
+
+
+@pytest.mark.parametrize("said", ["أبي أحجز موعد", "book a service pls", "I want to book a servise"])
+def test_without_the_nlu_words_of_a_menu_item_pick_it(demo_app, said):
+    down = NluClient(f"http://127.0.0.1:{free_port()}", timeout=0.5, retries=0)
+
+    async def conversation() -> list[list[Reply]]:
+        try:
+            replies = []
+            for message in ("hello", said):
+                inbound = InboundMessage(channel="console", sender=AHMED, phone=AHMED, text=message,
+                                         received_at=demo_app.clock.now())
+                replies.append(await assistant_for(demo_app, down).handle(inbound))
+            return replies
+        finally:
+            await down.aclose()
+
+    menu, booking = asyncio.run(conversation())
+    assert menu[0].text == text("fallback_degraded", "en")
+    language = "ar" if "موعد" in said else "en"
+    assert booking[0].text == text("appt_ask_vehicle", language)
 
 
 def test_without_the_nlu_a_flow_goes_on_by_numbers(demo_app):

@@ -19,7 +19,9 @@ from actions.kit.normalise import norm
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.kit.when import parse_when
-from db.models import Branch, ServiceType, Vehicle
+from actions.handoff.service import customer_branch
+from actions.recalls.service import open_recalls, recall_work
+from db.models import Branch, Recall, ServiceType, Vehicle
 
 BOOK = Flow("book_service")
 BOOK_VEHICLE = BOOK.step("vehicle")
@@ -59,6 +61,9 @@ def book_service(turn: Turn) -> Reply:
     if not cars:
         return with_menu(turn, "no_vehicles")
     turn.data = {}
+    recall = _recall_hinted(turn, cars)
+    if recall is not None:
+        return _book_recall(turn, *recall)
     prefill: dict[str, Any] = {"extras": {}}
     car = vehicles.named(turn, cars)  # named in the message, or "book" picked under an answer about one car
     if car is None and len(cars) == 1:
@@ -78,8 +83,29 @@ def book_service(turn: Turn) -> Reply:
     return _advance(turn)
 
 
+def _recall_hinted(turn: Turn, cars: list[Vehicle]) -> tuple[Vehicle, Recall] | None:
+    """The car and open recall a "book the recall work" option carried, when the recall is still open
+    on that car of the customer's."""
+    car = vehicles.by_id(cars, turn.hints.get("vehicle"))
+    recall_id = turn.hints.get("recall")
+    if car is None or not recall_id:
+        return None
+    return next(((car, r) for r in open_recalls(turn.session, car) if str(r.id) == recall_id), None)
+
+
+def _book_recall(turn: Turn, car: Vehicle, recall: Recall) -> Reply:
+    """A recall's free repair, in two turns: the customer's branch and the first free times at once (the
+    remedy's own duration), and the time picked books it (free, nothing else to choose)."""
+    work = recall_work(turn.session, recall)
+    branch = customer_branch(turn.session, turn.customer)
+    turn.remember(vehicle_id=car.id, service=work.code, recall=recall.id, extras={}, extras_done=True,
+                  **({"branch": branch.code} if branch is not None else {}))
+    return _advance(turn)
+
+
 def _advance(turn: Turn) -> Reply:
-    """Ask for the first thing the booking still lacks; confirm when nothing is missing."""
+    """Ask for the first thing the booking still lacks; confirm when nothing is missing (a recall's
+    repair, free, is booked as soon as its time is picked)."""
     data = turn.data
     vehicle = own_vehicle(turn, data.get("vehicle_id"))
     if vehicle is None:
@@ -91,18 +117,25 @@ def _advance(turn: Turn) -> Reply:
     if branch is None:
         return _ask_branch(turn, kind)
     if not data.get("slot"):
+        if data.get("recall"):
+            return offer_slots(turn, BOOK_SLOT, branch, kind, vehicle.id, None, key="appt_recall_ask_slot",
+                               vehicle=vehicles.label(vehicle), service=name_of(turn, kind),
+                               hours=formats.number(round(kind.duration_minutes / 60, 1), turn.language))
         return offer_slots(turn, BOOK_SLOT, branch, kind, vehicle.id, rules.when_from(data.get("when")))
     if not data.get("extras_done"):
         reply = _ask_extras(turn, branch, kind)
         if reply is not None:
             return reply
+    if data.get("recall"):
+        return _book(turn)
     return _ask_confirm(turn, vehicle, kind, branch)
 
 
 def _ask_service(turn: Turn, vehicle: Vehicle) -> Reply:
     options = [
         Option(f"service:{s.code}", turn.t("appt_service_option", name=name_of(turn, s),
-                                           price=formats.money(s.price_aed), minutes=s.duration_minutes))
+                                           price=formats.money(s.price_aed), minutes=s.duration_minutes),
+               (s.name_en, s.name_ar))
         for s in service.services(turn.session)
     ]
     reply = turn.ask(BOOK_SERVICE, "appt_ask_service", options, vehicle=vehicles.label(vehicle))
@@ -113,7 +146,8 @@ def _ask_service(turn: Turn, vehicle: Vehicle) -> Reply:
 
 
 def _ask_branch(turn: Turn, kind: ServiceType) -> Reply:
-    options = [Option(f"branch:{b.code}", name_of(turn, b)) for b in service.branches(turn.session)]
+    options = [Option(f"branch:{b.code}", name_of(turn, b), (b.name_en, b.name_ar, b.city_en, b.city_ar))
+               for b in service.branches(turn.session)]
     return turn.ask(BOOK_BRANCH, "appt_ask_branch", options, service=name_of(turn, kind),
                     price=formats.money(kind.price_aed), minutes=kind.duration_minutes)
 
@@ -197,7 +231,7 @@ def book_slot(turn: Turn) -> Reply:
     data = turn.data
 
     def picked(at: datetime) -> Reply:
-        turn.remember(slot=rules.slot_id(at, turn.tz), extras_done=False,
+        turn.remember(slot=rules.slot_id(at, turn.tz), extras_done=bool(data.get("recall")),
                       extras={k: v for k, v in data.get("extras", {}).items() if k in {"mobile", "address"}})
         return _advance(turn)
 
@@ -218,6 +252,10 @@ def book_extras(turn: Turn) -> Reply:
     name = choice.split(":", 1)[1] if choice and choice.startswith("extra:") else None
     if name == "mobile" and "mobile" in available:
         return turn.ask(BOOK_ADDRESS, "appt_ask_address", free_text=True)
+    if name == "pickup" and "pickup" in available:
+        # The driver needs to know where to collect the car (and bring it back).
+        turn.remember(extras={**data.get("extras", {}), "pickup": True})
+        return turn.ask(BOOK_ADDRESS, "appt_ask_pickup_address", free_text=True)
     if name == "courtesy" and "courtesy" not in available:
         options = [*available.values(), turn.option("extras:done", "appt_extras_done")]
         return turn.ask(BOOK_EXTRAS, "appt_no_courtesy_left", options)
@@ -233,10 +271,16 @@ def book_extras(turn: Turn) -> Reply:
 
 @handlers.step(BOOK_ADDRESS)
 def book_address(turn: Turn) -> Reply:
+    """The address of a mobile service (where the technician comes) or of a pick-up (where the car is
+    collected and brought back)."""
     address = rules.address(turn.message.text)
+    data = turn.data
+    pickup = bool(data.get("extras", {}).get("pickup")) and not data.get("extras", {}).get("mobile")
     if address is None:
         return turn.ask(BOOK_ADDRESS, "appt_address_short", free_text=True)
-    data = turn.data
+    if pickup:
+        turn.remember(extras={**data.get("extras", {}), "address": address})
+        return _advance(turn)
     branch, kind = _branch(turn), _service(turn)
     extras = {"mobile": True, "address": address}
     at = rules.slot_at(data["slot"], turn.tz)
@@ -257,6 +301,11 @@ def book_confirm(turn: Turn) -> Reply:
     if not answer:
         turn.finish()
         return with_menu(turn, "appt_not_booked")
+    return _book(turn)
+
+
+def _book(turn: Turn) -> Reply:
+    """Book what the flow gathered (a time taken meanwhile offers the times around it again)."""
     assert turn.customer is not None
     data = turn.data
     vehicle = own_vehicle(turn, data.get("vehicle_id"))
@@ -268,7 +317,7 @@ def book_confirm(turn: Turn) -> Reply:
             service=kind, branch=branch, at=at, extras=data.get("extras", {}),
         )
     except service.SlotTaken:
-        turn.remember(slot=None, extras_done=False)
+        turn.remember(slot=None, extras_done=bool(data.get("recall")))
         return offer_slots(turn, BOOK_SLOT, branch, kind, vehicle.id, rules.around(at), key="appt_slot_gone",
                            when=when_label(turn, at))
     turn.finish()

@@ -4,6 +4,7 @@ extras read, and the "when?" step that offers free times (picked, or written as 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +54,9 @@ def need(turn: Turn, branch: Branch, kind: ServiceType, vehicle_id: int, extras:
 
 def extras_text(turn: Turn, extras: dict[str, Any], address: str | None = None) -> str:
     """"courtesy car, express lane" — the extras chosen, named."""
-    return ", ".join(turn.t(f"appt_name_{name}", address=address or extras.get("address") or "")
+    where = address or extras.get("address") or ""
+    return ", ".join(turn.t(f"appt_name_{name}" if name != "pickup" or not where else "appt_name_pickup_at",
+                            address=where)
                      for name in rules.EXTRAS if extras.get(name))
 
 
@@ -89,7 +92,7 @@ def offer_slots(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehic
     options = [Option(rules.slot_id(at, turn.tz), when_label(turn, at)) for at in found]
     if key is None:
         key = "appt_ask_slot" if wanted is None or wanted.empty else ("appt_slots_fit" if fitted else "appt_slots_nearest")
-    return turn.ask(step, key, options, free_text=True, branch=name_of(turn, branch), **values)
+    return turn.ask(step, key, options, free_text=True, detours=True, branch=name_of(turn, branch), **values)
 
 
 def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle_id: int, extras: dict[str, Any],
@@ -104,6 +107,18 @@ def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle
                            key="appt_slot_gone", exclude_id=exclude_id, extras=extras, when=turn.selected.label)
     when = parse_when(turn.said, turn.local_now)
     if when is None:
-        offered = [Option(o["id"], o["label"]) for o in turn.state.data.get("options", [])]
-        return turn.ask(step, "appt_when_unclear", offered, free_text=True)
+        offered = turn.offered
+        return turn.ask(step, "appt_when_unclear", offered, free_text=True, detours=True)
+    if when.day is None and (when.start is not None or when.end is not None):
+        # A time without a day answers the times on offer ("the 8:30 one" after Tuesday's times): the
+        # offered slot at that time, else the same time window on the day the offered times are on.
+        offered = [(o, rules.slot_at(o.id, turn.tz)) for o in turn.offered if o.id.startswith("slot:")]
+        local = [(o, at.astimezone(turn.tz)) for o, at in offered if at is not None]
+        at_that_time = [o for o, at in local if when.exact and at.time() == when.start]
+        if len(at_that_time) == 1:
+            turn.selected = at_that_time[0]
+            return slot_step(turn, step, branch, kind, vehicle_id, extras, exclude_id, on_pick)
+        days = {at.date() for _, at in local}
+        if len(days) == 1:
+            when = replace(when, day=days.pop())
     return offer_slots(turn, step, branch, kind, vehicle_id, when, exclude_id=exclude_id, extras=extras)

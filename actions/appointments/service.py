@@ -36,7 +36,10 @@ class SlotTaken(Exception):
 
 
 def services(session: Session) -> list[ServiceType]:
-    return list(session.scalars(select(ServiceType).where(ServiceType.active.is_(True)).order_by(ServiceType.id)))
+    """The services a customer chooses from (a recall's repair is booked from the recall instead)."""
+    return list(session.scalars(
+        select(ServiceType).where(ServiceType.active.is_(True), ServiceType.bookable.is_(True)).order_by(ServiceType.id)
+    ))
 
 
 def service_by_code(session: Session, code: str | None) -> ServiceType | None:
@@ -194,7 +197,7 @@ def book_for(session: Session, now: datetime, on: date, *, customer_id: int, veh
         session, customer_id=customer_id, vehicle_id=vehicle_id, service=service, need=need, at=at, now=now,
         price=service.price_aed, discount_aed=cut, pickup_dropoff=bool(extras.get("pickup")),
         express_lane=bool(extras.get("express")),
-        service_address=extras.get("address") if extras.get("mobile") else None,
+        service_address=extras.get("address") if extras.get("mobile") or extras.get("pickup") else None,
     )
 
 

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from actions.kit.normalise import ascii_digits
+from actions.kit.choice import words_of
+from actions.kit.normalise import ascii_digits, has_any, norm
 from actions.warranty.rules import is_safety, same_day_deadline
 from db.models import Complaint
 
@@ -35,31 +36,18 @@ COMPLAINT_CATEGORIES = (
     "other",
 )
 
-# Words that point at a category, for a typed answer at the category step or a complaint from feedback.
-_CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
-    "safety": ("safety", "safe", "سلامة", "السلامة", "أمان", "الأمان"),
-    "delay": ("delay", "late", "wait", "waiting", "slow", "took too long", "تأخير", "تأخر", "انتظار", "تأخرت", "بطء"),
-    "staff": ("staff", "rude", "advisor", "employee", "behaviour", "behavior", "موظف", "الموظف", "تعامل", "وقح",
-              "أسلوب"),
-    "billing": ("bill", "billing", "invoice", "price", "charge", "charged", "overcharged", "cost", "فاتورة", "الفاتورة",
-                "سعر", "السعر", "مبلغ", "حساب", "دفع"),
-    "vehicle_fault": ("fault", "broken", "defect", "problem with the car", "not fixed", "عطل", "خراب", "خربان",
-                      "مشكلة في السيارة"),
-    "parts": ("part", "parts", "spare", "قطع", "قطعة", "قطع الغيار"),
-    "service_quality": ("service", "quality", "work", "repair", "الخدمة", "الصيانة", "جودة", "الشغل"),
-    "other": ("other", "something else", "أخرى", "اخرى", "غير ذلك", "شيء آخر"),
-}
+# The order in which a complaint's own words are matched to a category (safety first: "the brakes
+# failed, and I waited two hours" is a safety complaint). The words are the dealership's, in
+# texts/words.yml (the same words pick a category option when typed).
+_CATEGORY_PRIORITY = ("safety", "delay", "staff", "billing", "vehicle_fault", "parts", "service_quality", "other")
 
 _TICKET = re.compile(r"\b(WC|C)\s*-?\s*(\d{1,9})\b", re.IGNORECASE)
 
 
 def category_in(said: str | None) -> str | None:
     """The category the words of a message point at, if any."""
-    padded = f" {ascii_digits(said).lower()} "
-    for category, words in _CATEGORY_WORDS.items():
-        if any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", padded) for word in words):
-            return category
-    return None
+    folded = norm(said)
+    return next((c for c in _CATEGORY_PRIORITY if has_any(folded, words_of(f"category:{c}"))), None)
 
 
 def content_words(said: str | None) -> int:

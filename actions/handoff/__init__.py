@@ -6,6 +6,6 @@ core keeps the bot quiet in the conversation while the hand-off is open or claim
 rules a console or scheduler needs too: the customer's branch, the promised answer time, opening one.
 """
 
-from actions.handoff.chat import handlers
+from actions.handoff.chat import handlers, while_held
 
-__all__ = ["handlers"]
+__all__ = ["handlers", "while_held"]

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from actions.branches.rules import branch_name
 from actions.handoff import service
+from actions.kit import menu
 from actions.kit.flows import Handlers
 from actions.kit.formats import clock, weekday
 from actions.kit.turn import Turn
@@ -61,4 +62,29 @@ def human_agent(turn: Turn) -> Reply:
                          when=_when(turn, answer_at), emergency=branch.emergency_phone)
     if turn.customer is None:
         message = f"{message}\n{turn.t('people_handoff_unknown_hint')}"
+    turn.state.data = {**turn.state.data, "held_note_at": turn.now.isoformat()}
     return Reply(message)
+
+
+def while_held(turn: Turn) -> list[Reply]:
+    """A message while staff have the conversation: kept for them. While nobody has taken it yet, the
+    customer is told again that a person will answer and when (at most every HELD_NOTE_EVERY, so a burst
+    gets one note), and "assistant" / "المساعد" takes the conversation back from the queue."""
+    handoff = service.waiting_handoff(turn.session, turn.identity.id)
+    if handoff is None:
+        return []  # a colleague is on it: the bot says nothing in their conversation
+    if service.wants_assistant(turn.said):
+        service.release(handoff, turn.now)
+        turn.state.data = {k: v for k, v in turn.state.data.items() if k != "held_note_at"}
+        log.info("handoff_withdrawn", handoff_id=handoff.id)
+        return [menu.with_menu(turn, "people_back_to_assistant")]
+    noted = turn.state.data.get("held_note_at")
+    if noted is not None and datetime.fromisoformat(noted) + service.HELD_NOTE_EVERY > turn.now:
+        return []
+    turn.state.data = {**turn.state.data, "held_note_at": turn.now.isoformat()}
+    branch = service.customer_branch(turn.session, turn.customer)
+    answer_at = service.next_answer_time(turn.session, branch, turn.now, turn.tz) if branch else None
+    if answer_at is None or answer_at <= turn.now:
+        due = max(handoff.created_at + service.ANSWER_WITHIN, turn.now)
+        return [turn.reply("people_held_soon", time=clock(due.astimezone(turn.tz)))]
+    return [turn.reply("people_held_later", when=_when(turn, answer_at))]

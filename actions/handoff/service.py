@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.kit.hours import OpeningHours
+from actions.kit.normalise import norm
 from db.models import Appointment, Branch, ChannelIdentity, Customer, Handoff, ServiceRecord, Vehicle
 
 # Staff answer a hand-off within this long while the branch is open; a request closer than this to
@@ -101,3 +102,34 @@ def alert_payload(
         "branch": branch.code if branch else None,
         "answer_by": answer_by.astimezone(UTC).isoformat(),
     }
+
+
+# A customer writing while they wait for a person is told again when someone answers, at most this often.
+HELD_NOTE_EVERY = timedelta(minutes=15)
+# Whole messages that take a waiting conversation back from the staff queue to the assistant.
+_ASSISTANT_WORDS = {
+    "assistant", "bot", "back to bot", "back to the bot", "back to assistant", "back to the assistant",
+    "never mind", "nevermind", "no need", "cancel the request",
+    "المساعد", "الرجوع للمساعد", "رجوع للمساعد", "البوت", "ما ابي موظف", "ما أبي موظف", "لا داعي", "مو لازم",
+}
+
+
+def waiting_handoff(session: Session, channel_identity_id: int) -> Handoff | None:
+    """The conversation's hand-off nobody has taken yet (None when there is none, or staff took it)."""
+    return session.scalar(
+        select(Handoff)
+        .where(Handoff.channel_identity_id == channel_identity_id, Handoff.status == "open")
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    )
+
+
+def wants_assistant(said: str | None) -> bool:
+    """Whether the whole message asks for the assistant back ("bot", "المساعد", "never mind")."""
+    return norm(said) in {norm(word) for word in _ASSISTANT_WORDS}
+
+
+def release(handoff: Handoff, now: datetime) -> None:
+    """Give the conversation back to the assistant."""
+    handoff.status = "released"
+    handoff.released_at = now

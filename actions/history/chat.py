@@ -10,7 +10,7 @@ from actions.history.service import documents, inspection_report, service_name, 
 from actions.kit import formats, vehicles
 from actions.kit.flows import SWITCH_CONFIDENCE, TASK_INTENTS, Flow, Handlers
 from actions.kit.turn import Turn
-from actions.kit.types import Attachment, Option, Reply
+from actions.kit.types import Attachment, Reply
 from db.models import Vehicle
 from dealerbot.logging import get_logger
 
@@ -18,7 +18,7 @@ log = get_logger("actions.history")
 
 HISTORY = Flow("service_history")
 HISTORY_VEHICLE = HISTORY.step("vehicle")
-HISTORY_BROWSE = HISTORY.step("browse")
+HISTORY_BROWSE = HISTORY.step("browse", follow_up=True)
 
 handlers = Handlers()
 
@@ -72,7 +72,7 @@ def service_history_browse(turn: Turn) -> Reply | list[Reply]:
     )
     if turn.selected is None and unclear and turn.parse.degraded is None:
         # Not a choice and not another request: ask again, keeping the page where it is.
-        options = [Option(o["id"], o["label"]) for o in turn.state.data.get("options", [])]
+        options = turn.offered
         return turn.ask(HISTORY_BROWSE, "veh_browse_again", options)
     return turn.leave_and_answer()
 

@@ -150,6 +150,12 @@ def _car_patterns(make: str, model: str | None) -> tuple[re.Pattern[str], ...]:
     return tuple(_alias(name, make, model)[0] for name in sorted(names) if name)
 
 
+def names_of(make: str, model: str | None = None) -> tuple[str, ...]:
+    """Every name customers use for a make, and for its model when given ("chevy", "شفروليه", "تاهو")."""
+    kinds = {None} if model is None else {None, model}
+    return tuple(sorted({name for (name, m, mod) in _static_aliases() if m == make and mod in kinds}))
+
+
 def says_car(said: str, make: str, model: str | None = None) -> bool:
     """Whether `norm`ed text names this model (or, without a model, this make) by any alias."""
     return any(pattern.search(said) for pattern in _car_patterns(make, model))

@@ -49,16 +49,22 @@ class Flow:
 
     name: str
 
-    def step(self, name: str) -> Step:
-        return Step(self, name)
+    def step(self, name: str, follow_up: bool = False) -> Step:
+        return Step(self, name, follow_up)
 
 
 @dataclass(frozen=True)
 class Step:
-    """A question of a flow waiting for its answer; stored as (flow name, step name)."""
+    """A question of a flow waiting for its answer; stored as (flow name, step name).
+
+    A follow-up step comes after an answer that is complete in itself (the warranty's terms, a page of
+    history) and only waits for optional follow-ups: a question asked in the middle of another flow may
+    end at one, and that flow still goes on (bot.core's detour).
+    """
 
     flow: Flow
     name: str
+    follow_up: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -70,6 +76,7 @@ class StepHandler:
     handle: Handler
     # Intents that, said clearly in this step, do not leave the flow (e.g. affirm/deny at a confirmation).
     keeps: frozenset[str] = frozenset()
+    follow_up: bool = False  # see Step
 
 
 @dataclass
@@ -93,7 +100,7 @@ class Handlers:
         def declare(handler: Handler) -> Handler:
             if step.key in self.steps:
                 raise ValueError(f"step {step.flow.name}.{step.name} has two handlers")
-            self.steps[step.key] = StepHandler(handler, frozenset(keeps))
+            self.steps[step.key] = StepHandler(handler, frozenset(keeps), step.follow_up)
             return handler
 
         return declare

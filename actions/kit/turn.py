@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.kit.alerts import alert_staff
-from actions.kit.catalog import text
+from actions.kit.catalog import LANGUAGES, text
 from actions.kit.types import InboundMessage, Option, Reply
 from db.models import ChannelIdentity, ConversationState, Customer, Vehicle
 from dealerbot.settings import Settings
@@ -46,8 +46,10 @@ class Turn:
     state: ConversationState
     parse: Parse
     language: str
-    # The option the customer picked from the ones offered last turn, if any.
+    # The option the customer picked from the ones offered last turn, if any, and how it was understood
+    # (actions.kit.choice: "payload", "number", "ordinal", "label" are certain; "words" is a good guess).
     selected: Option | None = None
+    selected_by: str | None = None
     replies: list[Reply] = field(default_factory=list)
     # What a menu option carried besides its intent ("intent:book_service?vehicle=12" → {"vehicle": "12"}).
     hints: dict[str, str] = field(default_factory=dict)
@@ -116,13 +118,14 @@ class Turn:
         return Reply(self.t(key, **values), list(options))
 
     def option(self, id: str, key: str, **values: Any) -> Option:
-        """An option whose label is a catalog text."""
-        return Option(id, self.t(key, **values))
+        """An option whose label is a catalog text; typed in the other language, it is picked too."""
+        other = tuple(text(key, language, **values) for language in LANGUAGES if language != self.language)
+        return Option(id, self.t(key, **values), other)
 
     def intent_option(self, intent: str, key: str, **hints: Any) -> Option:
         """An option that starts `intent`, carrying hints (e.g. vehicle=12) the handler finds in turn.hints."""
         query = urlencode({k: v for k, v in hints.items() if v is not None})
-        return Option(f"intent:{intent}" + (f"?{query}" if query else ""), self.t(key))
+        return self.option(f"intent:{intent}" + (f"?{query}" if query else ""), key)
 
     # --- flows ----------------------------------------------------------------------------------------
     @property
@@ -146,33 +149,45 @@ class Turn:
         self.data = {**self.data, **values}
 
     def ask(
-        self, step: Step, key: str, options: Sequence[Option] = (), free_text: bool = False, **values: Any
+        self, step: Step, key: str, options: Sequence[Option] = (), free_text: bool = False,
+        detours: bool = False, **values: Any
     ) -> Reply:
         """Move the flow to `step`, offer options and answer with the text of a key:
-        `turn.ask(BOOK_SLOT, "appt_ask_slot", options, free_text=True, branch=...)`.
+        `turn.ask(BOOK_SLOT, "appt_ask_slot", options, free_text=True, detours=True, branch=...)`.
 
         With free_text the next message is the step's answer whatever the NLU makes of it (a
-        description, an address); otherwise a clear new request leaves the flow.
+        description, an address); otherwise a clear new request leaves the flow. With detours too, a
+        clear question about something else ("when does my warranty end?") is still answered and the
+        step asked again (a day and time is typed, a question is not one).
         """
         flow, step_name = step.key
         self.state.flow = flow
         self.state.step = step_name
+        question = self.t(key, **values)
         self.state.data = {
-            **self.state.data,
+            **{k: v for k, v in self.state.data.items() if k != "proposal"},
             "options": [o.as_dict() for o in options],
             "free_text": free_text,
+            "detours": detours or not free_text,
+            "question": question,  # asked again after a question about something else (see bot.core)
         }
         idle = timedelta(minutes=self.settings.flow_idle_minutes)
         self.state.expires_at = self.now + idle
-        return Reply(self.t(key, **values), list(options))
+        return Reply(question, list(options))
 
     def finish(self) -> None:
         """End the active flow; the next message starts afresh."""
         leave_flow(self.state)
 
+    @property
+    def offered(self) -> list[Option]:
+        """The options offered with the last question (what a number or a word picks from)."""
+        return [Option.from_dict(o) for o in self.state.data.get("options", [])]
+
     def offer(self, options: Sequence[Option]) -> None:
         """Offer options outside a flow (a menu): a number or label picks one next turn."""
-        self.state.data = {**self.state.data, "options": [o.as_dict() for o in options], "free_text": False}
+        self.state.data = {**{k: v for k, v in self.state.data.items() if k != "proposal"},
+                           "options": [o.as_dict() for o in options], "free_text": False}
 
     # --- the customer's data --------------------------------------------------------------------------
     def vehicles(self) -> list[Vehicle]:
@@ -198,7 +213,7 @@ def leave_flow(state: ConversationState) -> None:
     state.flow = None
     state.step = None
     state.expires_at = None
-    state.data = {k: v for k, v in (state.data or {}).items() if k not in {"flow", "options", "free_text"}}
+    state.data = {k: v for k, v in (state.data or {}).items() if k not in {"flow", "options", "free_text", "proposal", "question", "detours"}}
 
 
 def split_intent_option(option_id: str) -> tuple[str, dict[str, str]] | None:

@@ -48,9 +48,16 @@ class InboundMessage:
 class Option:
     id: str
     label: str
+    # Other words that name this option when the customer types instead of tapping (the label in the
+    # other language, a branch's city, a car's Arabic name); never shown. See actions.kit.choice.
+    words: tuple[str, ...] = ()
 
-    def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "label": self.label}
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, **({"words": list(self.words)} if self.words else {})}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Option:
+        return cls(str(data["id"]), str(data["label"]), tuple(str(w) for w in data.get("words") or ()))
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class Reply:
     attachments: list[Attachment] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "options": [o.as_dict() for o in self.options]}
+        return {"text": self.text, "options": [{"id": o.id, "label": o.label} for o in self.options]}
 
     def as_json(self) -> str:
         return json.dumps(self.as_dict(), ensure_ascii=False)

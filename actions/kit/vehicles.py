@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from actions.kit import menu
-from actions.kit.cars import says_car
+from actions.kit.cars import names_of, says_car
 from actions.kit.normalise import ascii_digits, norm
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
@@ -35,8 +35,8 @@ def label(vehicle: Vehicle) -> str:
 
 
 def options(vehicles: Sequence[Vehicle]) -> list[Option]:
-    """One option per car, its id "vehicle:<id>"."""
-    return [Option(f"{PREFIX}{v.id}", label(v)) for v in vehicles]
+    """One option per car, its id "vehicle:<id>"; typed, any name of its make or model picks it."""
+    return [Option(f"{PREFIX}{v.id}", label(v), names_of(v.make, v.model)) for v in vehicles]
 
 
 def by_id(vehicles: Sequence[Vehicle], vehicle_id: object) -> Vehicle | None:

@@ -49,13 +49,15 @@ def normalise(text: str) -> str:
 _WEEKDAYS: dict[str, int] = {}
 for _n, _names in enumerate(
     (
-        ("monday", "mon", "الاثنين", "اثنين", "الاتنين", "اتنين"),
-        ("tuesday", "tue", "tues", "الثلاثاء", "ثلاثاء", "الثلاثا", "الثلاثاء"),
-        ("wednesday", "wed", "الاربعاء", "اربعاء", "الاربعا", "الربوع"),
-        ("thursday", "thu", "thur", "thurs", "الخميس", "خميس"),
-        ("friday", "fri", "الجمعه", "جمعه"),
-        ("saturday", "sat", "السبت", "سبت"),
-        ("sunday", "sun", "الاحد", "احد", "الحد"),
+        # English, Arabic, then Arabizi ("yom el thulatha"; "el" is dropped with "yom" below).
+        ("monday", "mon", "الاثنين", "اثنين", "الاتنين", "اتنين", "ithnain", "ithnein", "etnen", "itnen", "thnain"),
+        ("tuesday", "tue", "tues", "الثلاثاء", "ثلاثاء", "الثلاثا", "الثلاثاء", "thulatha", "tholatha", "thalatha",
+         "talat", "talata", "tlatha"),
+        ("wednesday", "wed", "الاربعاء", "اربعاء", "الاربعا", "الربوع", "arba3a", "arb3a", "arbi3a", "arbaa", "arbe3a"),
+        ("thursday", "thu", "thur", "thurs", "الخميس", "خميس", "khamis", "khamees", "5amis", "5amees"),
+        ("friday", "fri", "الجمعه", "جمعه", "jum3a", "jom3a", "jumaa", "jumu3a", "jom3ah"),
+        ("saturday", "sat", "السبت", "سبت", "sabt"),
+        ("sunday", "sun", "الاحد", "احد", "الحد", "a7ad", "ahad", "el7ad"),
     )
 ):
     for _name in _names:
@@ -64,24 +66,30 @@ for _n, _names in enumerate(
 _RELATIVE_DAYS = (  # longest first: "day after tomorrow" before "tomorrow"
     (("the day after tomorrow", "day after tomorrow", "بعد بكره", "بعد باجر", "بعد بكرا", "بعد غد", "بعد الغد",
       "عقب باجر"), 2),
-    (("tomorrow", "tmrw", "tmr", "tomorow", "tommorow", "بكره", "بكرا", "باجر", "باكر", "غدا", "الغد", "بكرة"), 1),
-    (("today", "tonight", "this evening", "this morning", "this afternoon", "اليوم", "الليله", "هالحين"), 0),
+    (("tomorrow", "tmrw", "tmr", "tomorow", "tommorow", "بكره", "بكرا", "باجر", "باكر", "غدا", "الغد", "بكرة",
+      "bukra", "bokra", "bukrah", "baachir", "bachir", "bacher", "baker"), 1),
+    (("today", "tonight", "this evening", "this morning", "this afternoon", "اليوم", "الليله", "هالحين",
+      "el yom", "al yom", "alyoum", "elyom"), 0),
 )
-_NEXT_WORDS = ("next", "coming", "this", "الجاي", "الياي", "القادم", "الجايه", "القادمه", "الياية", "الجاية")
+_NEXT_WORDS = ("next", "coming", "this", "الجاي", "الياي", "القادم", "الجايه", "القادمه", "الياية", "الجاية",
+               "el jay", "eljay", "el yay")
 
 # Day parts: (words, start, end).
 _DAY_PARTS = (
     (("early morning", "الفجر", "الصبح بدري", "بدري"), time(7, 0), time(9, 0)),
-    (("morning", "am", "الصبح", "الصباح", "صباحا", "صباح", "الصبحيه", "الضحى", "الضحي"), time(7, 0), time(12, 0)),
+    (("morning", "am", "الصبح", "الصباح", "صباحا", "صباح", "الصبحيه", "الضحى", "الضحي", "sob7", "subh", "el sob7",
+      "sabah", "el sba7"), time(7, 0), time(12, 0)),
     (("noon", "midday", "lunchtime", "lunch time", "الظهر", "ظهرا", "الظهريه", "الظهيره"), time(12, 0), time(14, 0)),
-    (("afternoon", "العصر", "عصرا", "عصر", "بعد الظهر", "العصريه"), time(14, 0), time(18, 0)),
-    (("evening", "tonight", "night", "pm", "المسا", "المساء", "مساء", "مسا", "الليل", "الليله", "بالليل", "ليلا"),
+    (("afternoon", "العصر", "عصرا", "عصر", "بعد الظهر", "العصريه", "3asr", "el 3asr", "asr"), time(14, 0), time(18, 0)),
+    (("evening", "tonight", "night", "pm", "المسا", "المساء", "مساء", "مسا", "الليل", "الليله", "بالليل", "ليلا",
+      "masa", "masa2", "el masa", "bel leil"),
      time(17, 0), time(22, 0)),
 )
 
-_AFTER = ("after", "from", "later than", "بعد", "من بعد", "من")
-_BEFORE = ("before", "by", "until", "till", "قبل", "لين", "الين", "لغايه", "حتى")
-_AT = ("at", "around", "about", "@", "الساعه", "ساعه", "الساعة", "على", "عالساعه", "حوالي", "تقريبا")
+_AFTER = ("after", "from", "later than", "بعد", "من بعد", "من", "ba3d", "baad", "min ba3d")
+_BEFORE = ("before", "by", "until", "till", "قبل", "لين", "الين", "لغايه", "حتى", "gabl", "qabl", "9abl", "lain")
+_AT = ("at", "around", "about", "@", "الساعه", "ساعه", "الساعة", "على", "عالساعه", "حوالي", "تقريبا",
+       "el sa3a", "al sa3a", "sa3a", "elsa3a", "3la")
 
 _SUFFIXES = r"am|pm|a\.m\.|p\.m\.|صباحا|مساءا|مساء|الصبح|العصر|المساء|المسا|الليل|ص|م"
 _TIME = r"(\d{1,2})(?:[:.](\d{2}))?\s*(" + _SUFFIXES + r")?(?![\w])"

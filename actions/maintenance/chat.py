@@ -7,7 +7,7 @@ from actions.kit.flows import Flow, Handlers
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.maintenance.service import due_message, next_service
-from actions.mileage.rules import reading_in
+from actions.mileage.rules import reading_in, states_reading
 from db.models import Vehicle
 from dealerbot.logging import get_logger
 
@@ -32,9 +32,13 @@ def maintenance_due(turn: Turn) -> Reply | list[Reply]:
         vehicle = vehicles.by_id(turn.vehicles(), turn.hints.get("vehicle"))
         if vehicle is not None:
             return _after_reading(turn, vehicle)
-    # The km may be a hypothetical ("what is due at 60k?"): it is used for the answer, not stored as a
-    # reading (report_mileage stores readings).
-    turn.data = {"said_km": _said_km(turn) if turn.customer is not None else None}
+    said_km = _said_km(turn) if turn.customer is not None else None
+    if said_km is not None and states_reading(turn.said):
+        # "Odometer says 118,400 km, when is my next service?": the reading is stored (with the checks
+        # of report_mileage, which then tells the next service from it).
+        return turn.answer_as("report_mileage")
+    # Otherwise a km is a hypothetical ("what is due at 60k?"): used for the answer, not stored.
+    turn.data = {"said_km": said_km}
     return vehicles.start(turn, DUE_VEHICLE, "veh_ask_vehicle_due", _answer)
 
 

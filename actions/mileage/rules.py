@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from actions.kit.normalise import ascii_digits
+from actions.kit.normalise import ascii_digits, has_any, norm
 
 # A car can do a long trip right after its last reading (Dubai–Salalah and back is ~3,000 km), and heavy
 # users drive ~100,000 km a year; beyond both, ask first.
@@ -69,6 +69,23 @@ def reading_in(text: str | None, mileage_values: Iterable[str], masks: Iterable[
         if mask:
             said = re.sub(re.escape(mask), " ", said, flags=re.IGNORECASE)
     return parse_mileage(_VIN_LIKE.sub(" ", said))
+
+
+# Words that make a km in a message the car's reading now ("odometer says 118,400", "I'm at 45k",
+# "العداد ٨٠ ألف", "al 3dad 90k"), not a question about a km ("what is due at 60k?").
+_NOW_WORDS = (
+    "odometer", "odo", "odometre", "reading", "reads", "clock", "clocked", "i m at", "im at", "i am at",
+    "we re at", "it s at", "its at", "it has", "has done", "done", "currently", "now", "right now", "today",
+    "at the moment", "mileage is", "km is", "kms is", "on the clock", "on it",
+    "عداد", "العداد", "عدادها", "عداده", "الحين", "حاليا", "حالياً", "الان", "الآن", "ماشيه", "ماشية", "ماشي",
+    "قاطعه", "قاطعة", "مشت", "مشى", "صار", "صارت", "وصلت", "3dad", "el 3dad", "al7een", "el7een", "7alyan",
+    "hal7een", "mashya", "mashyeh",
+)
+
+
+def states_reading(text: str | None) -> bool:
+    """Whether a message states the car's present odometer (see _NOW_WORDS), not a hypothetical km."""
+    return has_any(norm(text), _NOW_WORDS)
 
 
 @dataclass

@@ -3,12 +3,14 @@ their date, and the offer to book the (free) recall work when one is open."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from actions.kit import formats, vehicles
 from actions.kit.flows import Flow, Handlers
 from actions.kit.turn import Turn
 from actions.kit.types import Reply
 from actions.recalls.service import recalls_of
-from db.models import Vehicle
+from db.models import Recall, Vehicle
 from dealerbot.logging import get_logger
 
 log = get_logger("actions.recalls")
@@ -31,12 +33,13 @@ def recall_check_vehicle(turn: Turn) -> Reply | list[Reply]:
 
 def _answer(turn: Turn, chosen: list[Vehicle]) -> Reply:
     ar = turn.language == "ar"
-    lines, any_open = [], False
+    lines: list[str] = []
+    bookable: list[tuple[Vehicle, Recall]] = []
     for vehicle in chosen:
         label = vehicles.label(vehicle)
         open_, done = recalls_of(turn.session, vehicle)
         for recall in open_:
-            any_open = True
+            bookable.append((vehicle, recall))
             lines.append(turn.t("veh_recall_open", vehicle=label, code=recall.campaign_code,
                                 title=recall.title_ar if ar else recall.title_en,
                                 description=recall.description_ar if ar else recall.description_en,
@@ -46,11 +49,16 @@ def _answer(turn: Turn, chosen: list[Vehicle]) -> Reply:
                                 title=recall.title_ar if ar else recall.title_en, date=formats.day(on, turn.language)))
         if not open_ and not done:
             lines.append(turn.t("veh_recall_none", vehicle=label))
-    options = []
-    if any_open:
+    # One option per open recall: it books that recall's free repair for that car (actions.appointments
+    # books it at the customer's branch and offers the first free times). With one, "yes" takes it.
+    options = [
+        turn.option("intent:book_service?" + urlencode({"vehicle": vehicle.id, "recall": recall.id}),
+                    "veh_book_recall" if len(bookable) == 1 else "veh_book_recall_for", vehicle=vehicles.label(vehicle))
+        for vehicle, recall in bookable
+    ]
+    if options:
         lines.append(turn.t("veh_recall_offer"))
-        options.append(turn.option("intent:book_service", "veh_book_recall"))
-    log.info("recall_checked", vehicles=len(chosen), open=any_open)
+    log.info("recall_checked", vehicles=len(chosen), open=len(bookable))
     turn.finish()
     if options:
         turn.offer(options)

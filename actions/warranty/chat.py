@@ -18,7 +18,7 @@ from dealerbot.logging import get_logger
 
 COVERAGE = Flow("warranty_coverage")
 COVERAGE_VEHICLE = COVERAGE.step("vehicle")
-COVERAGE_NEXT = COVERAGE.step("next")
+COVERAGE_NEXT = COVERAGE.step("next", follow_up=True)
 CLAIM = Flow("warranty_claim")
 CLAIM_VEHICLE = CLAIM.step("vehicle")
 CLAIM_COMPONENT = CLAIM.step("component")
