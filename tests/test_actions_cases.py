@@ -366,6 +366,24 @@ def test_complaint_in_english_opens_a_ticket_with_sla_deadlines(chat, demo_app) 
     assert alert is not None and alert.payload["severity"] == "normal"
 
 
+def test_a_long_first_message_is_the_description_once_the_category_is_chosen(chat, demo_app) -> None:
+    c = chat(AHMED)
+    first = "I have a complaint, my car came back yesterday with a new scratch on the rear door and nobody told me"
+    c.say(first)
+    assert c.last.text.startswith(text("complaint_ask_category", "en"))  # no category word in it
+    said = c.text(text("complaint_cat_service_quality", "en"))
+    [ticket] = _complaints(demo_app, AHMED)  # not asked to write it all again
+    assert ticket.category == "service_quality" and ticket.description == first and ticket.ticket_id in said
+
+
+def test_a_complaint_described_in_the_first_message_is_opened_at_once(chat, demo_app) -> None:
+    c = chat(FATIMA)
+    said = c.text("عندي شكوى، انتظرت في الفرع أكثر من ثلاث ساعات والسيارة ما خلصت وما أحد اتصل علي يبلغني بالتأخير")
+    [ticket] = _complaints(demo_app, FATIMA)
+    assert ticket.category == "delay" and ticket.ticket_id in said
+    assert "ثلاث ساعات" in ticket.description
+
+
 def test_the_complaint_answer_time_is_configurable(chat, demo_app) -> None:
     demo_app.settings.complaint_response_hours = 72
     c = chat(AHMED)

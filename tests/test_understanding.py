@@ -277,3 +277,33 @@ def test_a_time_without_a_day_answers_the_day_already_chosen(chat):
     hour_minute = wanted.id.rsplit("T", 1)[1]
     [reply] = c.say(f"the {hour_minute} one")
     assert reply.text == text("appt_ask_extras", "en", when=wanted.label)  # Tuesday's, not today's
+
+
+# --- facts given up front are not asked again -----------------------------------------------------------------
+
+
+def test_a_mobile_booking_said_in_one_message_asks_only_what_is_missing_english(chat, demo_app):
+    c = chat(AHMED)
+    [reply] = c.say("mobile oil change at my villa for the lexus tomorrow evening")
+    # the car, the service, the day and time and the mobile service were said: only the branch is asked
+    assert all(o.startswith("branch:") for o in _ids(reply))
+    [reply] = c.say("dubai")
+    slots = _ids(reply)
+    assert slots and all(o.startswith("slot:2026-11-27T") for o in slots)  # tomorrow, Friday 27 Nov
+    [reply] = c.say("1")
+    assert reply.text == text("appt_ask_address", "en")  # the technician needs the address
+    [reply] = c.say("Villa 7, Street 12, Jumeirah 1")
+    assert "Villa 7, Street 12, Jumeirah 1" in reply.text and _ids(reply) == ["yes", "no"]
+    c.say("yes")
+    with demo_app.transaction() as session:
+        booked = session.scalars(select(Appointment).order_by(Appointment.id.desc())).first()
+        assert booked.mobile_service and booked.service_address == "Villa 7, Street 12, Jumeirah 1"
+
+
+def test_extras_said_up_front_are_added_without_asking_arabic(chat, demo_app):
+    c = chat(FATIMA)  # one car: never asked which
+    [reply] = c.say("ابي احجز غيار زيت في ابوظبي مع سيارة بديلة")
+    assert all(o.startswith("slot:") for o in _ids(reply))
+    [reply] = c.say("الأول")
+    # the courtesy car was asked for: no extras question, straight to the confirmation
+    assert _ids(reply) == ["yes", "no"] and text("appt_name_courtesy", "ar") in reply.text

@@ -12,14 +12,15 @@ from actions.appointments import rules, service, slots
 from actions.appointments.chat_common import (
     extras_text, name_of, need, offer_slots, own_vehicle, slot_step, when_label, yes_no,
 )
+from actions.handoff.service import customer_branch
 from actions.kit import formats, vehicles
+from actions.kit.choice import words_of
 from actions.kit.flows import Flow, Handlers
 from actions.kit.menu import need_customer, with_menu
-from actions.kit.normalise import norm
+from actions.kit.normalise import has_any, norm
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.kit.when import parse_when
-from actions.handoff.service import customer_branch
 from actions.recalls.service import open_recalls, recall_work
 from db.models import Branch, Recall, ServiceType, Vehicle
 
@@ -70,7 +71,7 @@ def book_service(turn: Turn) -> Reply:
         car = cars[0]
     if car is not None:
         prefill["vehicle_id"] = car.id
-    code = next(iter(turn.parse.values("service_type")), None)
+    code = next(iter(turn.parse.values("service_type")), None) or _service_named(turn)
     if service.service_by_code(turn.session, code) is not None:
         prefill["service"] = code
     branch = next(iter(turn.parse.values("branch")), None)
@@ -79,8 +80,19 @@ def book_service(turn: Turn) -> Reply:
     when = parse_when(turn.said, turn.local_now)
     if when is not None:
         prefill["when"] = rules.when_data(when)
+    wanted = rules.extras_named(turn.said)
+    if wanted:
+        prefill["wanted_extras"] = wanted  # taken once the service, branch and time say they are possible
     turn.remember(**prefill)
     return _advance(turn)
+
+
+def _service_named(turn: Turn) -> str | None:
+    """The one bookable service the message names by the dealership's words for it (texts/words.yml),
+    when the NLU found none ("need my car washed", "oil change pls"); None when none or several."""
+    folded = norm(turn.said)
+    named = [s.code for s in service.services(turn.session) if has_any(folded, words_of(f"service:{s.code}"))]
+    return named[0] if len(named) == 1 else None
 
 
 def _recall_hinted(turn: Turn, cars: list[Vehicle]) -> tuple[Vehicle, Recall] | None:
@@ -105,7 +117,17 @@ def _book_recall(turn: Turn, car: Vehicle, recall: Recall) -> Reply:
 
 def _advance(turn: Turn) -> Reply:
     """Ask for the first thing the booking still lacks; confirm when nothing is missing (a recall's
-    repair, free, is booked as soon as its time is picked)."""
+    repair, free, is booked as soon as its time is picked). What could not be done of what the
+    customer asked for up front (an extra the time does not allow) is said first."""
+    reply = _next_question(turn)
+    notes = turn.data.get("notes") if turn.state.flow else None
+    if notes:
+        reply.text = "\n".join([*notes, reply.text])
+        turn.remember(notes=[])
+    return reply
+
+
+def _next_question(turn: Turn) -> Reply:
     data = turn.data
     vehicle = own_vehicle(turn, data.get("vehicle_id"))
     if vehicle is None:
@@ -116,12 +138,29 @@ def _advance(turn: Turn) -> Reply:
     branch = service.branch_by_code(turn.session, data.get("branch"))
     if branch is None:
         return _ask_branch(turn, kind)
+    if "mobile" in (data.get("wanted_extras") or ()) and not data.get("extras", {}).get("mobile"):
+        # Mobile service asked for up front: the times are the mobile team's, if the work and the branch
+        # allow it; otherwise the customer is told and the car comes in.
+        wanted = [name for name in data["wanted_extras"] if name != "mobile"]
+        turn.remember(wanted_extras=wanted)
+        if kind.mobile_eligible and branch.offers_mobile_service:
+            turn.remember(extras={**data.get("extras", {}), "mobile": True})
+        else:
+            turn.remember(notes=[*data.get("notes", []), turn.t("appt_mobile_not_possible", service=name_of(turn, kind))])
+        data = turn.data
     if not data.get("slot"):
         if data.get("recall"):
             return offer_slots(turn, BOOK_SLOT, branch, kind, vehicle.id, None, key="appt_recall_ask_slot",
                                vehicle=vehicles.label(vehicle), service=name_of(turn, kind),
                                hours=formats.number(round(kind.duration_minutes / 60, 1), turn.language))
         return offer_slots(turn, BOOK_SLOT, branch, kind, vehicle.id, rules.when_from(data.get("when")))
+    if data.get("wanted_extras") is not None and not data.get("extras_done"):
+        _take_wanted_extras(turn, branch, kind)
+        data = turn.data
+    extras = data.get("extras", {})
+    if (extras.get("mobile") or extras.get("pickup")) and not extras.get("address"):
+        return turn.ask(BOOK_ADDRESS, "appt_ask_address" if extras.get("mobile") else "appt_ask_pickup_address",
+                        free_text=True)
     if not data.get("extras_done"):
         reply = _ask_extras(turn, branch, kind)
         if reply is not None:
@@ -170,6 +209,21 @@ def _ask_extras(turn: Turn, branch: Branch, kind: ServiceType) -> Reply | None:
         return turn.ask(BOOK_EXTRAS, "appt_ask_more_extras", options, extras=extras_text(turn, chosen))
     options = [*available.values(), turn.option("extras:done", "appt_extras_none")]
     return turn.ask(BOOK_EXTRAS, "appt_ask_extras", options, when=when_label(turn, at))
+
+
+def _take_wanted_extras(turn: Turn, branch: Branch, kind: ServiceType) -> None:
+    """The extras the first message asked for, added if the chosen time allows them (the rest told);
+    the customer is not asked about extras again."""
+    data = turn.data
+    available = service.extras_offered(turn.session, branch, kind, _slot(turn), data.get("extras", {}))
+    chosen = dict(data.get("extras", {}))
+    notes = list(data.get("notes", []))
+    for name in data.get("wanted_extras", []):
+        if name in available and name in rules.extras_offered(chosen, kind, branch, available.get(name, 0)):
+            chosen[name] = True
+        elif not chosen.get(name):
+            notes.append(turn.t("appt_extra_not_possible", extra=turn.t(f"appt_name_{name}", address="")))
+    turn.remember(extras=chosen, wanted_extras=None, extras_done=True, notes=notes)
 
 
 def _ask_confirm(turn: Turn, vehicle: Vehicle, kind: ServiceType, branch: Branch) -> Reply:

@@ -9,7 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from actions.kit.normalise import ascii_digits
+from actions.kit.choice import words_of
+from actions.kit.normalise import ascii_digits, has_any, norm
 from actions.kit.when import When
 from db.models import Branch, ServicePackage, ServiceType
 
@@ -52,6 +53,13 @@ def address(said: str | None) -> str | None:
     """The service address the customer wrote (spaces tidied, cut to length), or None if too short."""
     text = " ".join((said or "").split())[:ADDRESS_MAX_LENGTH]
     return text if len(text) >= ADDRESS_MIN_LENGTH and re.search(r"\w{2,}", text) else None
+
+
+def extras_named(said: str | None) -> list[str]:
+    """The extras a message asks for by their words ("mobile oil change at my villa", "with a courtesy
+    car", "pick it up from my office"), in the order they are offered (texts/words.yml)."""
+    folded = norm(said)
+    return [name for name in EXTRAS if has_any(folded, words_of(f"extra:{name}"))]
 
 
 def reference_in(said: str | None) -> str | None:

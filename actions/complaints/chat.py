@@ -48,13 +48,24 @@ def _first_option(turn: Turn) -> list[Option]:
     return [turn.option("first", "complaint_use_first")] if turn.data.get("first") else []
 
 
+# A first message this long is the complaint's description: the customer is not asked to write it again.
+# A shorter one with some substance ("I want to complain about the rude staff at Dubai branch") is
+# offered as the description with one tap.
+DESCRIBED_WORDS = 12
+OFFERED_WORDS = 8
+
+
 @handlers.intent("complaint")
-def complaint(turn: Turn) -> Reply:
+def complaint(turn: Turn) -> Reply | list[Reply]:
     if turn.customer is None:
         return menu.need_customer(turn)
     said = turn.said.strip()
-    turn.data = {"first": said[:2000] if content_words(said) >= 8 else None}
-    return turn.ask(COMPLAINT_CATEGORY, "complaint_ask_category", _category_options(turn))
+    turn.data = {"first": said[:2000] if content_words(said) >= OFFERED_WORDS else None}
+    # Only a description names the category: "a complaint about the service" is asked which topic.
+    category = category_in(said) if content_words(said) >= DESCRIBED_WORDS else None
+    if category is None:
+        return turn.ask(COMPLAINT_CATEGORY, "complaint_ask_category", _category_options(turn))
+    return _described(turn, category)
 
 
 @handlers.step(COMPLAINT_CATEGORY, keeps=("feedback", "warranty_claim", "roadside_assistance"))
@@ -64,7 +75,16 @@ def complaint_category(turn: Turn) -> Reply | list[Reply]:
         if turn.parse.intent == "roadside_assistance" and turn.parse.confidence >= SWITCH_CONFIDENCE:
             return turn.leave_and_answer()
         return turn.ask(COMPLAINT_CATEGORY, "complaint_ask_category_again", _category_options(turn))
+    return _described(turn, category)
+
+
+def _described(turn: Turn, category: str) -> Reply | list[Reply]:
+    """The category is known: open the complaint with the first message when it described the problem,
+    else ask for the description (offering the first message with one tap when it said something)."""
     turn.remember(category=category)
+    first = turn.data.get("first")
+    if first and content_words(first) >= DESCRIBED_WORDS:
+        return _open(turn, first)
     return turn.ask(COMPLAINT_DESCRIPTION, "complaint_ask_description", _first_option(turn), free_text=True)
 
 
@@ -80,12 +100,17 @@ def complaint_description(turn: Turn) -> Reply | list[Reply]:
     if content_words(description) < 2:
         return turn.ask(COMPLAINT_DESCRIPTION, "complaint_ask_description_again", _first_option(turn),
                         free_text=True)
+    return _open(turn, description)
+
+
+def _open(turn: Turn, description: str) -> Reply:
     if turn.message.media:
         description += "\n" + "\n".join(m.url for m in turn.message.media)
     assert turn.customer is not None
     ticket = service.open_complaint(
         turn.session, turn.now, tz=turn.tz, response_hours=turn.settings.complaint_response_hours,
-        customer_id=turn.customer.id, vehicle_id=None, category=data["category"], description=description[:5000],
+        customer_id=turn.customer.id, vehicle_id=None, category=turn.data["category"],
+        description=description[:5000],
     )
     turn.finish()
     return complaint_timeline(turn, ticket)
