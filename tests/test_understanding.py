@@ -5,6 +5,7 @@ leaving a step, the pick-up address, an odometer reading said in passing, Arabiz
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from db.models import Appointment, Complaint, Customer, MileageReading, Vehicle
 
 AHMED = "+971501234567"  # English; Toyota Land Cruiser 2020 and Lexus ES 2022
 FATIMA = "+971552345678"  # Arabic; one car, a Nissan Patrol 2022
+DUBAI = ZoneInfo("Asia/Dubai")
 
 
 def _ids(reply) -> list[str]:
@@ -307,3 +309,35 @@ def test_extras_said_up_front_are_added_without_asking_arabic(chat, demo_app):
     [reply] = c.say("الأول")
     # the courtesy car was asked for: no extras question, straight to the confirmation
     assert _ids(reply) == ["yes", "no"] and text("appt_name_courtesy", "ar") in reply.text
+
+
+# --- one part of a confirmation corrected -------------------------------------------------------------------
+
+
+def _to_confirmation(c, first: str, branch: str) -> None:
+    c.say(first)
+    c.say(branch)
+    c.say("1")
+    [reply] = c.say("no extras")
+    assert _ids(reply) == ["yes", "no"]
+
+
+def test_a_confirmation_takes_a_correction_of_the_day_english(chat, demo_app):
+    c = chat(AHMED)
+    _to_confirmation(c, "I want to book an oil change for the lexus", "Dubai")
+    [reply] = c.say("actually make it next tuesday")
+    assert _ids(reply) and all(o.startswith("slot:2026-12-01T") for o in _ids(reply))  # the rest is kept
+    c.say("1")
+    [reply] = c.say("no extras")
+    assert _ids(reply) == ["yes", "no"] and "Lexus" in reply.text and "Dubai" in reply.text
+    c.say("yes")
+    booked = _recall_booked(demo_app)
+    assert booked.starts_at.astimezone(DUBAI).date().isoformat() == "2026-12-01"
+
+
+def test_a_confirmation_takes_a_correction_of_the_branch_arabic(chat):
+    c = chat(FATIMA)
+    _to_confirmation(c, "ابي احجز تغيير زيت", "ابوظبي")
+    [reply] = c.say("لا، خله في فرع الشارقة")
+    assert _ids(reply) and all(o.startswith("slot:") for o in _ids(reply))
+    assert "الشارقة" in reply.text

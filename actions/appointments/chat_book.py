@@ -347,8 +347,35 @@ def book_address(turn: Turn) -> Reply:
     return _advance(turn)
 
 
-@handlers.step(BOOK_CONFIRM, keeps=("affirm", "deny"))
+def _correction(turn: Turn) -> dict[str, Any]:
+    """What an answer to the confirmation changes ("actually make it Tuesday", "no, at the Sharjah
+    branch", "the lexus instead"): the booking data to set; a new day, branch or service needs a new time."""
+    data = turn.data
+    changes: dict[str, Any] = {}
+    car = vehicles.named(turn, turn.vehicles())
+    if car is not None and car.id != data.get("vehicle_id"):
+        changes["vehicle_id"] = car.id
+    code = next(iter(turn.parse.values("service_type")), None) or _service_named(turn)
+    if code != data.get("service") and service.service_by_code(turn.session, code) is not None:
+        changes["service"] = code
+    branch = next(iter(turn.parse.values("branch")), None)
+    if branch != data.get("branch") and service.branch_by_code(turn.session, branch) is not None:
+        changes["branch"] = branch
+    when = parse_when(turn.said, turn.local_now)
+    if when is not None:
+        changes["when"] = rules.when_data(when)
+    if changes.keys() & {"service", "branch", "when"}:
+        changes.update(slot=None, extras_done=False)
+    return changes
+
+
+@handlers.step(BOOK_CONFIRM, keeps=("affirm", "deny", "reschedule_appointment", "book_service"))
 def book_confirm(turn: Turn) -> Reply:
+    changes = _correction(turn) if turn.selected is None else {}
+    if changes:
+        # One part corrected: the rest stays, and what changed is asked for or confirmed again.
+        turn.remember(**changes)
+        return _advance(turn)
     answer = turn.yes_no()
     if answer is None:
         return turn.ask(BOOK_CONFIRM, "appt_yes_no", yes_no(turn))
