@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from actions.kit.catalog import text
@@ -125,35 +126,31 @@ def test_a_clear_new_request_leaves_a_step_even_when_a_word_fits_an_option(chat)
     assert reply.text != text("appt_ask_vehicle", "en")
 
 
-def _recall_booked(demo_app) -> Appointment:
+def _last_booking(demo_app) -> Appointment:
     with demo_app.transaction() as session:
         booked = session.scalars(select(Appointment).order_by(Appointment.id.desc())).first()
         session.expunge(booked)
         return booked
 
 
-def test_an_open_recall_is_booked_in_two_turns_english(chat, demo_app):
+@pytest.mark.parametrize(
+    ("language", "asked", "yes", "first"),
+    [
+        ("en", "any recalls on my land cruiser?", "yes book it pls", "1"),
+        ("ar", "في استدعاء على اللاندكروزر؟", "اي احجز لي", "الأول"),
+    ],
+)
+def test_an_open_recall_is_booked_in_two_turns(chat, demo_app, language, asked, yes, first):
     c = chat(AHMED)
-    [reply] = c.say("any recalls on my land cruiser?")
-    assert text("veh_recall_offer", "en") in reply.text
-    [reply] = c.say("yes book it pls")
+    [reply] = c.say(asked)
+    assert text("veh_recall_offer", language) in reply.text
+    [reply] = c.say(yes)
     assert _ids(reply) and all(o.startswith("slot:") for o in _ids(reply))
-    [reply] = c.say("1")
-    booked = _recall_booked(demo_app)
+    [reply] = c.say(first)
+    booked = _last_booking(demo_app)
     assert booked.reference in reply.text
     assert float(booked.price_aed) == 0.0
     assert booked.ends_at - booked.starts_at == timedelta(minutes=180)  # the remedy's own duration
-
-
-def test_an_open_recall_is_booked_in_two_turns_arabic(chat, demo_app):
-    c = chat(AHMED)
-    [reply] = c.say("في استدعاء على اللاندكروزر؟")
-    assert text("veh_recall_offer", "ar") in reply.text
-    [reply] = c.say("اي احجز لي")
-    assert _ids(reply) and all(o.startswith("slot:") for o in _ids(reply))
-    [reply] = c.say("الأول")
-    booked = _recall_booked(demo_app)
-    assert booked.reference in reply.text and float(booked.price_aed) == 0.0
 
 
 def test_recall_work_is_not_in_the_list_of_services(chat, demo_app):
@@ -331,7 +328,7 @@ def test_a_confirmation_takes_a_correction_of_the_day_english(chat, demo_app):
     [reply] = c.say("no extras")
     assert _ids(reply) == ["yes", "no"] and "Lexus" in reply.text and "Dubai" in reply.text
     c.say("yes")
-    booked = _recall_booked(demo_app)
+    booked = _last_booking(demo_app)
     assert booked.starts_at.astimezone(DUBAI).date().isoformat() == "2026-12-01"
 
 
