@@ -29,7 +29,7 @@ from actions.kit import choice as choices
 from actions.kit import menu
 from actions.kit.flows import SWITCH_CONFIDENCE, TASK_INTENTS, URGENT_INTENTS
 from actions.registry import INTENTS, STEPS, WHILE_HELD
-from actions.kit.turn import Turn, leave_flow, split_intent_option
+from actions.kit.turn import QUESTION_KEYS, Turn, leave_flow, split_intent_option, without_question
 from bot import language as lang
 from actions.kit.catalog import LANGUAGES, text
 from actions.kit.types import InboundMessage, Option, Reply
@@ -336,7 +336,7 @@ class Assistant:
                 and turn.message.intent is None
             ):
                 return [self._confirm_first(turn, intent)]
-        state.data = {k: v for k, v in state.data.items() if k not in {"options", "free_text", "proposal"}}
+        state.data = without_question(state.data)
         handler = INTENTS.get(intent) or INTENTS[FALLBACK_INTENT]
         return _as_list(handler(turn))
 
@@ -354,8 +354,7 @@ class Assistant:
             return replies
         flow, step, data = saved
         state.flow, state.step = flow, step
-        kept = ("flow", "options", "free_text", "detours", "question")
-        state.data = {**state.data, **{k: data[k] for k in kept if k in data}}
+        state.data = {**state.data, **{k: v for k, v in data.items() if k == "flow" or k in QUESTION_KEYS}}
         state.expires_at = turn.now + timedelta(minutes=self.settings.flow_idle_minutes)
         for reply in replies:
             reply.options = []  # the numbers of the question asked again are the ones that count
@@ -369,11 +368,8 @@ class Assistant:
         log.info("guess_confirmed_first", intent=intent, confidence=round(turn.parse.confidence, 2))
         options = [turn.option(f"intent:{intent}", f"confirm_{intent}_yes"),
                    turn.option(f"intent:{FALLBACK_INTENT}", "confirm_something_else")]
-        turn.state.data = {
-            **{k: v for k, v in turn.state.data.items() if k != "free_text"},
-            "options": [o.as_dict() for o in options],
-            "proposal": options[0].id,
-        }
+        turn.offer(options)
+        turn.state.data = {**turn.state.data, "proposal": options[0].id}
         return Reply(text(f"confirm_{intent}", turn.language), options)
 
     @staticmethod

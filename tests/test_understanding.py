@@ -171,14 +171,11 @@ UNSURE = {
     "ابي اقيم الخدمة": {"intent": "human_agent", "confidence": 0.58},
     "I need someone to look at it": {"intent": "human_agent", "confidence": 0.61},
     "talk to a person": {"intent": "human_agent", "confidence": 0.97},
-    "نعم": {"intent": "affirm", "confidence": 0.99},
     "yes": {"intent": "affirm", "confidence": 0.99},
     "٥": {"intent": "out_of_scope", "confidence": 0.4},
-    "والموظف كان محترم": {"intent": "feedback", "confidence": 0.7},
     "hello?": {"intent": "greet", "confidence": 0.9},
     "are you there": {"intent": "greet", "confidence": 0.6},
     "assistant": {"intent": "out_of_scope", "confidence": 0.5},
-    "المساعد": {"intent": "out_of_scope", "confidence": 0.5},
 }
 
 

@@ -14,10 +14,10 @@ from actions.appointments.chat_common import (
 )
 from actions.handoff.service import customer_branch
 from actions.kit import formats, vehicles
-from actions.kit.choice import words_of
+from actions.kit.choice import named_in
 from actions.kit.flows import Flow, Handlers
 from actions.kit.menu import need_customer, with_menu
-from actions.kit.normalise import has_any, norm
+from actions.kit.normalise import norm
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.kit.when import parse_when
@@ -65,21 +65,9 @@ def book_service(turn: Turn) -> Reply:
     recall = _recall_hinted(turn, cars)
     if recall is not None:
         return _book_recall(turn, *recall)
-    prefill: dict[str, Any] = {"extras": {}}
-    car = vehicles.named(turn, cars)  # named in the message, or "book" picked under an answer about one car
-    if car is None and len(cars) == 1:
-        car = cars[0]
-    if car is not None:
-        prefill["vehicle_id"] = car.id
-    code = next(iter(turn.parse.values("service_type")), None) or _service_named(turn)
-    if service.service_by_code(turn.session, code) is not None:
-        prefill["service"] = code
-    branch = next(iter(turn.parse.values("branch")), None)
-    if service.branch_by_code(turn.session, branch) is not None:
-        prefill["branch"] = branch
-    when = parse_when(turn.said, turn.local_now)
-    if when is not None:
-        prefill["when"] = rules.when_data(when)
+    prefill: dict[str, Any] = {"extras": {}, **_facts(turn, cars)}
+    if "vehicle_id" not in prefill and len(cars) == 1:
+        prefill["vehicle_id"] = cars[0].id
     wanted = rules.extras_named(turn.said)
     if wanted:
         prefill["wanted_extras"] = wanted  # taken once the service, branch and time say they are possible
@@ -87,12 +75,26 @@ def book_service(turn: Turn) -> Reply:
     return _advance(turn)
 
 
-def _service_named(turn: Turn) -> str | None:
-    """The one bookable service the message names by the dealership's words for it (texts/words.yml),
-    when the NLU found none ("need my car washed", "oil change pls"); None when none or several."""
-    folded = norm(turn.said)
-    named = [s.code for s in service.services(turn.session) if has_any(folded, words_of(f"service:{s.code}"))]
-    return named[0] if len(named) == 1 else None
+def _facts(turn: Turn, cars: list[Vehicle]) -> dict[str, Any]:
+    """What a message says of a booking: the car named (or carried by a picked option), the service (the
+    NLU's entity, else the one bookable service the dealership's words name), the branch, a day and time."""
+    facts: dict[str, Any] = {}
+    car = vehicles.named(turn, cars)
+    if car is not None:
+        facts["vehicle_id"] = car.id
+    code = next(iter(turn.parse.values("service_type")), None)
+    if code is None:
+        named = named_in(turn.said, [f"service:{s.code}" for s in service.services(turn.session)])
+        code = named[0].removeprefix("service:") if len(named) == 1 else None
+    if service.service_by_code(turn.session, code) is not None:
+        facts["service"] = code
+    branch = next(iter(turn.parse.values("branch")), None)
+    if service.branch_by_code(turn.session, branch) is not None:
+        facts["branch"] = branch
+    when = parse_when(turn.said, turn.local_now)
+    if when is not None:
+        facts["when"] = rules.when_data(when)
+    return facts
 
 
 def _recall_hinted(turn: Turn, cars: list[Vehicle]) -> tuple[Vehicle, Recall] | None:
@@ -351,19 +353,8 @@ def _correction(turn: Turn) -> dict[str, Any]:
     """What an answer to the confirmation changes ("actually make it Tuesday", "no, at the Sharjah
     branch", "the lexus instead"): the booking data to set; a new day, branch or service needs a new time."""
     data = turn.data
-    changes: dict[str, Any] = {}
-    car = vehicles.named(turn, turn.vehicles())
-    if car is not None and car.id != data.get("vehicle_id"):
-        changes["vehicle_id"] = car.id
-    code = next(iter(turn.parse.values("service_type")), None) or _service_named(turn)
-    if code != data.get("service") and service.service_by_code(turn.session, code) is not None:
-        changes["service"] = code
-    branch = next(iter(turn.parse.values("branch")), None)
-    if branch != data.get("branch") and service.branch_by_code(turn.session, branch) is not None:
-        changes["branch"] = branch
-    when = parse_when(turn.said, turn.local_now)
-    if when is not None:
-        changes["when"] = rules.when_data(when)
+    # A day and time said again is a change even when it parses the same (the slot is chosen anew).
+    changes = {k: v for k, v in _facts(turn, turn.vehicles()).items() if k == "when" or data.get(k) != v}
     if changes.keys() & {"service", "branch", "when"}:
         changes.update(slot=None, extras_done=False)
     return changes

@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from actions.kit.choice import words_of
-from actions.kit.normalise import ascii_digits, has_any, norm
+from actions.kit.choice import named_in
+from actions.kit.normalise import ascii_digits
 from actions.kit.when import When
 from db.models import Branch, ServicePackage, ServiceType
 
@@ -58,8 +58,7 @@ def address(said: str | None) -> str | None:
 def extras_named(said: str | None) -> list[str]:
     """The extras a message asks for by their words ("mobile oil change at my villa", "with a courtesy
     car", "pick it up from my office"), in the order they are offered (texts/words.yml)."""
-    folded = norm(said)
-    return [name for name in EXTRAS if has_any(folded, words_of(f"extra:{name}"))]
+    return [option_id.removeprefix("extra:") for option_id in named_in(said, [f"extra:{name}" for name in EXTRAS])]
 
 
 def reference_in(said: str | None) -> str | None:

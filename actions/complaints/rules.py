@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from actions.kit.choice import words_of
-from actions.kit.normalise import ascii_digits, has_any, norm
+from actions.kit.choice import named_in
+from actions.kit.normalise import ascii_digits
 from actions.warranty.rules import is_safety, same_day_deadline
 from db.models import Complaint
 
@@ -46,8 +46,8 @@ _TICKET = re.compile(r"\b(WC|C)\s*-?\s*(\d{1,9})\b", re.IGNORECASE)
 
 def category_in(said: str | None) -> str | None:
     """The category the words of a message point at, if any."""
-    folded = norm(said)
-    return next((c for c in _CATEGORY_PRIORITY if has_any(folded, words_of(f"category:{c}"))), None)
+    named = named_in(said, [f"category:{c}" for c in _CATEGORY_PRIORITY])
+    return named[0].removeprefix("category:") if named else None
 
 
 def content_words(said: str | None) -> int:

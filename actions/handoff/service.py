@@ -107,11 +107,11 @@ def alert_payload(
 # A customer writing while they wait for a person is told again when someone answers, at most this often.
 HELD_NOTE_EVERY = timedelta(minutes=15)
 # Whole messages that take a waiting conversation back from the staff queue to the assistant.
-_ASSISTANT_WORDS = {
+_ASSISTANT_WORDS = frozenset(norm(word) for word in (
     "assistant", "bot", "back to bot", "back to the bot", "back to assistant", "back to the assistant",
     "never mind", "nevermind", "no need", "cancel the request",
     "المساعد", "الرجوع للمساعد", "رجوع للمساعد", "البوت", "ما ابي موظف", "ما أبي موظف", "لا داعي", "مو لازم",
-}
+))
 
 
 def waiting_handoff(session: Session, channel_identity_id: int) -> Handoff | None:
@@ -126,7 +126,7 @@ def waiting_handoff(session: Session, channel_identity_id: int) -> Handoff | Non
 
 def wants_assistant(said: str | None) -> bool:
     """Whether the whole message asks for the assistant back ("bot", "المساعد", "never mind")."""
-    return norm(said) in {norm(word) for word in _ASSISTANT_WORDS}
+    return norm(said) in _ASSISTANT_WORDS
 
 
 def release(handoff: Handoff, now: datetime) -> None:

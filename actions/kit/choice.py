@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz
 
-from actions.kit.normalise import norm
+from actions.kit.normalise import has_any, norm
 from actions.kit.types import Option
 
 MAX_PAYLOAD_BYTES = 64  # Telegram's limit for a button's callback data
@@ -228,3 +228,11 @@ def _words_table() -> dict[str, tuple[str, ...]]:
 def words_of(option_id: str) -> tuple[str, ...]:
     """The words kept for an option id in the words files (e.g. "category:delay" → late, تأخير, ...)."""
     return _words_table().get(option_id, ())
+
+
+def named_in(said: str | None, option_ids: Iterable[str]) -> list[str]:
+    """The option ids, in the order given, whose words the message contains (whole words, Arabic
+    prefixes allowed): what a whole sentence names, not an answer to options ("mobile oil change at my
+    villa" → extra:mobile)."""
+    folded = norm(said)
+    return [option_id for option_id in option_ids if has_any(folded, words_of(option_id))]

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from actions.kit.flows import Step
 
 
+# What the state keeps of the question last asked: the options offered, whether free text answers it,
+# whether a question about something else may be answered in between, its text, and the one option a
+# plain yes accepts. Cleared together whenever the question is no longer open.
+QUESTION_KEYS = frozenset({"options", "free_text", "detours", "question", "proposal"})
+
 # A yes/no answer comes from the option picked, plain yes/no words, or the model when it is sure enough.
 # A hedge ("maybe", "not sure", "مدري", "يمكن") is neither, whatever the model says: nothing is done on a guess.
 YES_NO_CONFIDENCE = 0.5
@@ -165,7 +170,7 @@ class Turn:
         self.state.step = step_name
         question = self.t(key, **values)
         self.state.data = {
-            **{k: v for k, v in self.state.data.items() if k != "proposal"},
+            **without_question(self.state.data),
             "options": [o.as_dict() for o in options],
             "free_text": free_text,
             "detours": detours or not free_text,
@@ -186,8 +191,8 @@ class Turn:
 
     def offer(self, options: Sequence[Option]) -> None:
         """Offer options outside a flow (a menu): a number or label picks one next turn."""
-        self.state.data = {**{k: v for k, v in self.state.data.items() if k != "proposal"},
-                           "options": [o.as_dict() for o in options], "free_text": False}
+        kept = {k: v for k, v in self.state.data.items() if k != "proposal"}
+        self.state.data = {**kept, "options": [o.as_dict() for o in options], "free_text": False}
 
     # --- the customer's data --------------------------------------------------------------------------
     def vehicles(self) -> list[Vehicle]:
@@ -213,7 +218,12 @@ def leave_flow(state: ConversationState) -> None:
     state.flow = None
     state.step = None
     state.expires_at = None
-    state.data = {k: v for k, v in (state.data or {}).items() if k not in {"flow", "options", "free_text", "proposal", "question", "detours"}}
+    state.data = {k: v for k, v in without_question(state.data or {}).items() if k != "flow"}
+
+
+def without_question(data: dict[str, Any]) -> dict[str, Any]:
+    """The state's data without the question last asked (QUESTION_KEYS)."""
+    return {k: v for k, v in data.items() if k not in QUESTION_KEYS}
 
 
 def split_intent_option(option_id: str) -> tuple[str, dict[str, str]] | None:

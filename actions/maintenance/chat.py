@@ -7,7 +7,8 @@ from actions.kit.flows import Flow, Handlers
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.maintenance.service import due_message, next_service
-from actions.mileage.rules import reading_in, states_reading
+from actions.mileage.chat import mileage_in
+from actions.mileage.rules import states_reading
 from db.models import Vehicle
 from dealerbot.logging import get_logger
 
@@ -19,20 +20,13 @@ DUE_VEHICLE = DUE.step("vehicle")
 handlers = Handlers()
 
 
-def _said_km(turn: Turn) -> int | None:
-    """A km in the question ("I'm at 45,000 km, when is my next service?"), the car's plates left out."""
-    masks = [e.text for e in turn.parse.entities if e.name in ("plate", "vin", "ticket_id")]
-    masks += [v.plate for v in turn.vehicles() if v.plate]
-    return reading_in(turn.message.text, turn.parse.values("mileage"), masks)
-
-
 @handlers.intent("maintenance_due")
 def maintenance_due(turn: Turn) -> Reply | list[Reply]:
     if turn.hints.get("after") == "reading":
         vehicle = vehicles.by_id(turn.vehicles(), turn.hints.get("vehicle"))
         if vehicle is not None:
             return _after_reading(turn, vehicle)
-    said_km = _said_km(turn) if turn.customer is not None else None
+    said_km = mileage_in(turn) if turn.customer is not None else None
     if said_km is not None and states_reading(turn.said):
         # "Odometer says 118,400 km, when is my next service?": the reading is stored (with the checks
         # of report_mileage, which then tells the next service from it).
