@@ -20,13 +20,14 @@ PORT ?= 8080
 PYTEST_ARGS ?=
 WORKERS ?= auto
 
-.PHONY: help setup run stop test test-fast nlu-table bench clean
+.PHONY: help setup run stop test test-fast nlu-table nlu-table-missing bench clean
 
 help:
 	@echo "make run    set up, prepare the database with demo data, start the assistant"
 	@echo "make test   set up and run the whole test suite (SQLite and PostgreSQL)"
 	@echo "make test-fast  every test that needs no Rasa server (NLU from tests/data/nlu_table.yml)"
 	@echo "make nlu-table  record tests/data/nlu_table.yml from the real model (trains and starts Rasa)"
+	@echo "make nlu-table-missing  record only the messages the table lacks"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "make stop   stop the NLU server that make run left running"
 
@@ -74,6 +75,10 @@ test-fast: $(APP_STAMP)
 # The conversation tests against the real model, writing what it answers into the NLU table.
 nlu-table: setup
 	DEALERBOT_RECORD_NLU=1 $(VENV)/bin/python -m pytest -m "not rasa" -p no:cacheprovider $(PYTEST_ARGS)
+
+# The same, asking the model only for the messages the table lacks (tests written since the last recording).
+nlu-table-missing: setup
+	DEALERBOT_RECORD_NLU=missing $(VENV)/bin/python -m pytest -m "not rasa" -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
 	$(VENV)/bin/python -m benchmarks

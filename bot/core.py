@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import anyio.to_thread
@@ -70,6 +70,17 @@ DETOUR_INTENTS = frozenset({
 # for confirmation in their own flows already.) The bar is SWITCH_CONFIDENCE, the confidence at which
 # a new request is trusted enough to leave an unfinished flow.
 CONFIRM_FIRST = frozenset({"human_agent"})
+# A question about something else is answered in the middle of a flow below the switch confidence too,
+# when it is written as a question ("btw till what time is al quoz open tonight?" — dealership_info 0.69):
+# leaving a flow needs a clear request, answering a question and asking the step again costs nothing.
+DETOUR_CONFIDENCE = 0.6
+_QUESTION = re.compile(
+    r"[?؟]|^\s*(?:what|when|where|which|how|till|until|is|are|do|does|can|could|will|وين|متى|كم|شو|ايش|وش|هل|ليش"
+    r"|لين|الى متى|wain|wen|mata|shu|sh|kam|hal|lesh)(?!\w)",
+    re.IGNORECASE,
+)
+# A no at the start of a message that goes on ("no, I want …", "لا، أبي …", "la abi …"); see _redirected.
+_NO_THEN = re.compile(r"^\s*(?:no+|nope|nah|not that|la+|لا|لأ|لاء|مو|مب|كلا)(?!\w)[\s,.!،؛-]*(?=\w)", re.IGNORECASE)
 
 
 def _proposal(state: ConversationState, offered: list[Option]) -> Option | None:
@@ -161,10 +172,29 @@ class Assistant:
                 parse = Parse(FALLBACK_INTENT, 0.0, text=message.text, degraded="empty" if not message.payload else None)
             else:
                 started = time.perf_counter()
-                parse = await self.nlu.parse(message.text)
+                parse = await self._redirected(message.text, await self.nlu.parse(message.text))
                 if self.metrics is not None:
                     self.metrics.nlu_seconds.observe(time.perf_counter() - started)
             return await anyio.to_thread.run_sync(self._turn, message, parse, now)
+
+    async def _redirected(self, said: str, parse: Parse) -> Parse:
+        """ "no, I want to cancel it instead", "لا، أبي أشتكي": a no, then a request. The model weighs the no
+        against the request (deny 0.83 for "لا، أبي أشتكي", book_service 0.57 for "la abi a7jez maw3ed"), so
+        the request alone is classified too, and wins when it is a clear one."""
+        negation = _NO_THEN.match(said)
+        clear = parse.intent in TASK_INTENTS and parse.confidence >= SWITCH_CONFIDENCE
+        if negation is None or clear or parse.degraded is not None:
+            return parse
+        rest = said[negation.end():]
+        if len(re.findall(r"\w+", rest)) < 2:
+            return parse
+        request = await self.nlu.parse(rest)
+        if request.degraded is not None or request.intent not in TASK_INTENTS or request.confidence < SWITCH_CONFIDENCE:
+            return parse
+        log.info("request_after_no", intent=request.intent, confidence=round(request.confidence, 3))
+        shift = negation.end()
+        entities = tuple(replace(e, start=e.start + shift, end=e.end + shift) for e in request.entities)
+        return replace(request, text=said, entities=entities)
 
     def _turn(self, message: InboundMessage, parse: Parse, now: datetime) -> Answer:
         for attempt in range(2):
@@ -294,6 +324,10 @@ class Assistant:
         detour = (
             parse.intent in DETOUR_INTENTS and bool(state.data.get("question")) and state.data.get("detours", True)
         )
+        asked_aside = (
+            detour and turn.selected is None and parse.degraded is None and parse.confidence >= DETOUR_CONFIDENCE
+            and _QUESTION.search(turn.message.text or "") is not None
+        )
         if state.flow:
             handler = STEPS.get((state.flow, state.step or ""))
             if handler is None:
@@ -304,7 +338,7 @@ class Assistant:
                 return [menu.flow_cancelled(turn)]
             elif (
                 not certain
-                and clear_request
+                and (clear_request or asked_aside)
                 and parse.intent != state.flow
                 and parse.intent not in handler.keeps
                 and (not state.data.get("free_text") or parse.intent in URGENT_INTENTS or detour)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -281,6 +282,11 @@ PINNED_FLEET: tuple[tuple[int, str, str, int, int | None, str | None], ...] = (
     (22, "Toyota", "Land Cruiser", 2019, 1300, None),
     (30, "Hyundai", "Tucson", 2020, 150, "comprehensive"),
 )
+# Body colours as a dealer's records write them; the demo customers' cars are pinned (Ahmed can say "the
+# white one" and "the black one"), the others follow from the VIN (not from the random stream, which the
+# rest of the demo data depends on).
+COLOURS = ("White", "Pearl White", "Black", "Silver", "Grey", "Dark Blue", "Red", "Beige", "Brown", "Gold")
+PINNED_COLOURS = {(0, "Land Cruiser"): "Pearl White", (0, "ES"): "Black", (1, "Patrol"): "Silver"}
 EXTRA_VEHICLES = 14  # second (and a few third) cars for other customers
 
 VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
@@ -620,6 +626,9 @@ def seed_demo(session: Session, now: datetime) -> dict[str, int]:
     )
     session.flush()
 
+    for plan, vehicle in zip(fleet, vehicles):
+        pinned = PINNED_COLOURS.get((plan.owner, plan.spec.model))
+        vehicle.colour = pinned or COLOURS[zlib.crc32(vehicle.vin.encode()) % len(COLOURS)]
     for serial, (plan, vehicle) in enumerate(zip(fleet, vehicles), start=101):
         _seed_history(writer, rng, plan, vehicle, branch_ids, today)
         if plan.tier is not None:

@@ -39,7 +39,7 @@ KINDS = ("customers", "vehicles", "service-records")
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required columns, optional columns)
     "customers": (("phone", "name"), ("email", "language")),
-    "vehicles": (("vin", "make", "model", "year", "owner_phone"), ("plate", "purchase_date", "mileage_km")),
+    "vehicles": (("vin", "make", "model", "year", "owner_phone"), ("plate", "purchase_date", "mileage_km", "colour")),
     "service-records": (("vin", "date", "work"), ("mileage_km", "cost_aed")),
 }
 
@@ -259,6 +259,7 @@ class _VehicleRow:
     purchase_date: date | None
     owner_phone: str
     mileage_km: int | None
+    colour: str | None = None  # None: not given (a file without the column keeps the recorded colour)
 
 
 def _vehicle_parser(today: date, known_phones: Container[str]) -> Callable[[dict[str, str]], _VehicleRow]:
@@ -279,8 +280,9 @@ def _vehicle_parser(today: date, known_phones: Container[str]) -> Callable[[dict
         owner = raw_owner if raw_owner in known_phones else normalise_phone(raw_owner)
         raw_km = _optional(values, "mileage_km")
         km = parse_int(raw_km, "mileage_km", 0, MAX_MILEAGE_KM) if raw_km else None
+        colour = clean_text(_optional(values, "colour"), "colour", 30, required=False)
         assert make is not None and model is not None
-        return _VehicleRow(vin, plate, make, model, year, purchase, owner, km)
+        return _VehicleRow(vin, plate, make, model, year, purchase, owner, km, colour)
 
     return parse
 
@@ -303,8 +305,8 @@ def _import_vehicles(
             result.errors.append(RowError(line, f"duplicate VIN {row.vin} with other details than line {seen[0]}"))
 
     existing = {
-        vin: (vid, cid, (plate, make, model, year, purchase))
-        for vid, vin, cid, plate, make, model, year, purchase in session.execute(
+        vin: (vid, cid, (plate, make, model, year, purchase), colour)
+        for vid, vin, cid, plate, make, model, year, purchase, colour in session.execute(
             select(
                 Vehicle.id,
                 Vehicle.vin,
@@ -314,6 +316,7 @@ def _import_vehicles(
                 Vehicle.model,
                 Vehicle.year,
                 Vehicle.purchase_date,
+                Vehicle.colour,
             )
         )
     }
@@ -363,6 +366,7 @@ def _import_vehicles(
                     "model": row.model,
                     "year": row.year,
                     "purchase_date": row.purchase_date,
+                    "colour": row.colour,
                     "customer_id": owner_id,
                     "created_at": now,
                     "updated_at": now,
@@ -372,7 +376,8 @@ def _import_vehicles(
                 insert_km[row.vin] = row.mileage_km
             continue
         vehicle_id = current[0]
-        fields_changed = current[2] != fields or current[1] is None
+        colour = row.colour if row.colour is not None else current[3]
+        fields_changed = current[2] != fields or current[1] is None or colour != current[3]
         new_reading = row.mileage_km is not None and row.mileage_km != latest_km.get(vehicle_id)
         if fields_changed:
             updates.append(
@@ -383,6 +388,7 @@ def _import_vehicles(
                     "model": row.model,
                     "year": row.year,
                     "purchase_date": row.purchase_date,
+                    "colour": colour,
                     "customer_id": owner_id,
                     "updated_at": now,
                 }

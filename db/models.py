@@ -213,6 +213,8 @@ class Vehicle(Timestamped, Base):
     make: Mapped[str] = mapped_column(String(40))
     model: Mapped[str] = mapped_column(String(60))
     year: Mapped[int] = mapped_column()
+    # As the dealer's records write it ("Pearl White"); customers name a car by it ("the white one").
+    colour: Mapped[str | None] = mapped_column(String(30))
     purchase_date: Mapped[date | None] = mapped_column()
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True

@@ -25,7 +25,9 @@ _ARABIZI = re.compile(
     r"(?i)\b[a-z]+[2-9]+[a-z]\w*|\b[2-9](?!(?:nd|rd|th|st|am|pm|km|hrs?|ish)\b)[a-z]{2,}"
     r"|\b(?:abi|abgha|ab8a|abga|abee|shu|shlon|wain|wein|inshallah|yalla|mashallah|mafi|enta|inta|sayara"
     r"|sayyara|sayarti|mawid|mumkin|momken|ya3ni|zain|zein|wayed|wajid|khalas|bachir|baachir|bukra"
-    r"|shukran|mashkoor|marhaba|ahlan|akhi|tamam|el|3ala|ma3|ba3d|3indi|3indkum|ana|habibi)\b"
+    r"|shukran|shokran|mashkoor|mashkoora|mashkooreen|mashkoorin|mashkur|mashkura|marhaba|ahlan|akhi|ukhti"
+    r"|tamam|el|3ala|ma3|ba3d|3indi|3indkum|ana|habibi|habibti|salam|salamat|wallah|walla|ya3tik|ya3teek"
+    r"|ma3a|assalamu|alaikum|3afia|aafia|asli|wakala)\b"
 )
 
 

@@ -196,7 +196,10 @@ def demo_app(demo_url: str, clock: FixedClock) -> Iterator[App]:
         engine.dispose()
 
 
-RECORD_NLU = os.environ.get("DEALERBOT_RECORD_NLU") == "1"
+# "1": every conversation test asks the real model and the table is written anew; "missing": only texts
+# the table lacks are asked for and added.
+RECORD_NLU = os.environ.get("DEALERBOT_RECORD_NLU") in {"1", "missing"}
+RECORD_ONLY_MISSING = os.environ.get("DEALERBOT_RECORD_NLU") == "missing"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -229,7 +232,7 @@ def table_nlu(request: pytest.FixtureRequest, nlu_table: dict) -> Callable[[], o
         from nlu.client import NluClient
 
         rasa_url = request.getfixturevalue("rasa_server")
-        return lambda: RecordingNlu(NluClient(rasa_url, timeout=20), nlu_table)
+        return lambda: RecordingNlu(NluClient(rasa_url, timeout=20), nlu_table, only_missing=RECORD_ONLY_MISSING)
     fake = TableNlu(nlu_table)
     return lambda: fake
 

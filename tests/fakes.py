@@ -172,8 +172,14 @@ class RecordingNlu:
 
     inner: Any
     table: dict[str, dict[str, Any]]
+    # Ask the model only for texts the table lacks (new tests), keeping what existing tests were written
+    # against: `make nlu-table-missing`.
+    only_missing: bool = False
 
     async def parse(self, text: str) -> Parse:
+        row = self.table.get(template(text)) if self.only_missing else None
+        if row is not None:
+            return parse_from(text, row)
         parse = await self.inner.parse(text)
         if parse.degraded is None:
             self.table[template(text)] = row_of(parse)

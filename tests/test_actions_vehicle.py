@@ -243,7 +243,7 @@ def test_next_service_wrong_car_is_asked_again_then_answered(chat, demo_app) -> 
     due_date, _, _ = _expected_due(demo_app, AHMED, "ES")
     c = chat(AHMED)
     c.say("when is my next service due?")
-    assert c.text("the white one").startswith(text("veh_choose_again", "en"))
+    assert c.text("the red one").startswith(text("veh_choose_again", "en"))
     assert len(c.last.options) == 2
     assert _date(due_date) in c.text("Lexus")
 
@@ -382,7 +382,7 @@ def test_service_history_unclear_input_while_browsing_is_asked_again(chat) -> No
     c = chat(AHMED)
     c.say("show me the service history of my Lexus")
     before = _ids(c)
-    said = c.text("the white one")
+    said = c.text("the gold one")
     assert said.startswith(text("veh_browse_again", "en")) and _ids(c) == before
     assert "Pre-delivery inspection of your Lexus ES" in _pick(c, "section:inspection")
 
@@ -391,7 +391,7 @@ def test_service_history_wrong_car_in_arabic_is_asked_again(chat, demo_app) -> N
     c = chat(AHMED)
     said = c.text("ارسل لي سجل الصيانة")
     assert text("veh_ask_vehicle_history", "ar") in said
-    assert c.text("السيارة البيضاء").startswith(text("veh_choose_again", "ar"))
+    assert c.text("السيارة الصفراء").startswith(text("veh_choose_again", "ar"))
     assert "سجل صيانة سيارتك Lexus ES" in c.text("اللكزس")
 
 
@@ -466,7 +466,7 @@ def test_recalls_in_arabic_for_the_only_car_none_open(chat) -> None:
 def test_recalls_wrong_car_is_asked_again_and_strangers_and_other_vins_see_nothing(chat, demo_app) -> None:
     c = chat(AHMED)
     c.say("any recalls on my cars?")
-    assert c.text("the white one").startswith(text("veh_choose_again", "en"))
+    assert c.text("the red one").startswith(text("veh_choose_again", "en"))
     assert "TOY-26LC-FP1" in c.text("Land Cruiser")
     with demo_app.transaction() as s:
         other = s.scalar(select(Vehicle).join(RecallCompletion, RecallCompletion.vehicle_id == Vehicle.id)

@@ -231,3 +231,18 @@ def test_excel_byte_order_mark_and_blank_lines_are_accepted(session, tmp_path, c
     path.write_bytes("\ufeffPHONE,NAME\r\n+971501234567,Ahmed\r\n\r\n+971552345678,Fatima\r\n".encode())
     result = run(session, "customers", path, clock)
     assert result.inserted == 2
+
+
+def test_a_colour_column_is_imported_and_a_file_without_it_keeps_the_colour(session, tmp_path, clock):
+    import_all(session, tmp_path, clock)
+    with_colour = VEHICLES.replace("mileage_km\n", "mileage_km,colour\n", 1).replace(
+        '"48,200"\n', '"48,200",Pearl White\n')
+    result = run(session, "vehicles", write(tmp_path, "v2.csv", with_colour), clock)
+    assert (result.updated, result.unchanged) == (1, 2)
+    cruiser = session.scalar(select(Vehicle).where(Vehicle.vin == "JTMHV05J604123456"))
+    session.refresh(cruiser)
+    assert cruiser.colour == "Pearl White"
+    result = run(session, "vehicles", write(tmp_path, "v3.csv", VEHICLES), clock)  # no colour column
+    assert (result.updated, result.unchanged) == (0, 3)
+    session.refresh(cruiser)
+    assert cruiser.colour == "Pearl White"

@@ -335,3 +335,92 @@ def test_a_confirmation_takes_a_correction_of_the_branch_arabic(chat):
     [reply] = c.say("لا، خله في فرع الشارقة")
     assert _ids(reply) and all(o.startswith("slot:") for o in _ids(reply))
     assert "الشارقة" in reply.text
+
+
+def _newest(session, model, phone):
+    customer = session.scalars(select(Customer).where(Customer.phone == phone)).one()
+    return session.scalars(select(model).where(model.customer_id == customer.id).order_by(model.id.desc())).first()
+
+
+def test_a_fault_described_in_the_first_message_is_not_asked_again_arabic(chat, demo_app):
+    from db.models import WarrantyClaim
+
+    c = chat(FATIMA)
+    first = "المكيف في الباترول صار يطلع هوا حار من يومين حتى لو شغلته على اقوى شي، ابي اقدم على الضمان"
+    [reply] = c.say(first)
+    assert reply.text.startswith(text("claim_described_ask_photos", "ar", description="")[:12])
+    assert first[:40] in reply.text  # told back, so the customer sees it was understood
+    c.say(text("claim_submit_no_photos", "ar"))
+    with demo_app.transaction() as session:
+        claim = _newest(session, WarrantyClaim, FATIMA)
+        assert claim.component == "air_conditioning" and claim.description == first
+
+
+def test_a_part_named_in_a_short_first_message_is_offered_as_the_description_english(chat, demo_app):
+    from db.models import WarrantyClaim
+
+    c = chat(AHMED)
+    c.say("engine knocking on the landcruiser, warranty claim pls")
+    [reply] = c.say(payload="first")  # "As in my first message"
+    assert reply.text == text("claim_ask_photos", "en")
+    c.say(payload="done")
+    with demo_app.transaction() as session:
+        claim = _newest(session, WarrantyClaim, AHMED)
+        assert claim.component == "engine" and claim.description.startswith("engine knocking")
+
+
+@pytest.mark.parametrize("said, km", [
+    ("how much would you give me for my land cruiser? 131,000 km on it, excellent condition, no accidents", 131_000),
+    ("كم تعطوني على اللاند كروزر؟ العداد ١٣١ ألف كم وحالتها ممتازة", 131_000),
+])
+def test_a_valuation_with_the_odometer_and_condition_up_front_asks_nothing_more(chat, demo_app, said, km):
+    from db.models import Lead
+
+    c = chat(AHMED)
+    [reply] = c.say(said)
+    assert f"{km:,}" in reply.text or f"{km:,}".replace(",", "٬") in reply.text
+    with demo_app.transaction() as session:
+        lead = _newest(session, Lead, AHMED)
+        assert lead.kind == "trade_in_valuation"
+        assert (lead.details["mileage_km"], lead.details["condition"]) == (km, "excellent")
+
+
+@pytest.mark.parametrize("language, start, colour, model", [
+    ("en", "I want to book a service", "the white one", "Land Cruiser"),
+    ("ar", "ابغى احجز موعد للسيارة", "السودا", "ES"),
+])
+def test_a_car_is_named_by_its_colour(chat, language, start, colour, model):
+    c = chat(AHMED)
+    c.say(start)
+    [reply] = c.say(colour)
+    assert reply.text.startswith(text("appt_ask_service", language, vehicle="")[:10])
+    assert model in reply.text
+
+
+def test_a_no_then_a_clear_request_redirects_the_flow_arabic(chat):
+    from tests.scripted import said
+
+    c = chat(FATIMA)
+    c.say("أبي أسجل شكوى من فضلك")
+    [reply] = c.say("لا، أبي أحجز موعد صيانة")  # the model reads a no; the request after it is clear
+    assert said("appt_ask_service", reply.text) or said("appt_ask_branch", reply.text)
+
+
+def test_a_no_then_a_clear_request_redirects_the_flow_english(chat):
+    from tests.scripted import said
+
+    c = chat(AHMED)
+    c.say("I want to book a service")
+    [reply] = c.say("no, i want to check my warranty instead")
+    assert said("warranty_choose_vehicle", reply.text)
+
+
+def test_a_no_that_answers_the_question_stays_a_no(chat):
+    c = chat(AHMED)
+    c.say("I want to book a service")
+    c.say("the lexus")
+    c.say("oil change")
+    c.say("dubai")
+    c.say("the first one")
+    [reply] = c.say("no thanks")  # no extras: the booking goes on to its confirmation
+    assert reply.options and reply.options[0].id == "yes"

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from actions.complaints import service
-from actions.complaints.rules import COMPLAINT_CATEGORIES, MAX_LISTED, category_in, content_words, ticket_in
+from actions.complaints.rules import COMPLAINT_CATEGORIES, MAX_LISTED, category_in, ticket_in
 from actions.complaints.service import Case
 from actions.kit import formats, menu, vehicles
 from actions.kit.flows import Flow, Handlers, SWITCH_CONFIDENCE
+from actions.kit.normalise import word_count
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.warranty.rules import component_label
@@ -60,9 +61,9 @@ def complaint(turn: Turn) -> Reply | list[Reply]:
     if turn.customer is None:
         return menu.need_customer(turn)
     said = turn.said.strip()
-    turn.data = {"first": said[:2000] if content_words(said) >= OFFERED_WORDS else None}
+    turn.data = {"first": said[:2000] if word_count(said) >= OFFERED_WORDS else None}
     # Only a description names the category: "a complaint about the service" is asked which topic.
-    category = category_in(said) if content_words(said) >= DESCRIBED_WORDS else None
+    category = category_in(said) if word_count(said) >= DESCRIBED_WORDS else None
     if category is None:
         return turn.ask(COMPLAINT_CATEGORY, "complaint_ask_category", _category_options(turn))
     return _described(turn, category)
@@ -83,7 +84,7 @@ def _described(turn: Turn, category: str) -> Reply | list[Reply]:
     else ask for the description (offering the first message with one tap when it said something)."""
     turn.remember(category=category)
     first = turn.data.get("first")
-    if first and content_words(first) >= DESCRIBED_WORDS:
+    if first and word_count(first) >= DESCRIBED_WORDS:
         return _open(turn, first)
     return turn.ask(COMPLAINT_DESCRIPTION, "complaint_ask_description", _first_option(turn), free_text=True)
 
@@ -97,7 +98,7 @@ def complaint_description(turn: Turn) -> Reply | list[Reply]:
         description = data["first"]
     else:
         description = turn.said.strip()
-    if content_words(description) < 2:
+    if word_count(description) < 2:
         return turn.ask(COMPLAINT_DESCRIPTION, "complaint_ask_description_again", _first_option(turn),
                         free_text=True)
     return _open(turn, description)

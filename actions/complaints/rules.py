@@ -50,10 +50,6 @@ def category_in(said: str | None) -> str | None:
     return named[0].removeprefix("category:") if named else None
 
 
-def content_words(said: str | None) -> int:
-    return len(re.findall(r"\w+", said or ""))
-
-
 def ticket_in(*texts: str | None) -> tuple[str, int] | None:
     """The first ticket reference in the texts: ("WC", 12) for "wc-12", ("C", 3) for "C 3"."""
     for said in texts:

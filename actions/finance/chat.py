@@ -46,7 +46,7 @@ def finance_continue(turn: Turn) -> Reply:
     if "kind" not in data:
         return turn.ask(FINANCE_KIND, "finance_ask_kind", _kind_options(turn))
     if "request" not in data:
-        return turn.ask(FINANCE_DETAILS, "finance_ask_details", free_text=True)
+        return turn.ask(FINANCE_DETAILS, "finance_ask_details", free_text=True, detours=True)
     if "vehicle" not in data:
         vehicles = turn.vehicles()
         if len(vehicles) > 1:
@@ -85,6 +85,6 @@ def finance_details_step(turn: Turn) -> Reply | list[Reply]:
         return urgent
     said = turn.said.strip()
     if not valid_description(said):
-        return turn.ask(FINANCE_DETAILS, "finance_details_again", free_text=True)
+        return turn.ask(FINANCE_DETAILS, "finance_details_again", free_text=True, detours=True)
     turn.remember(request=said[:1000])
     return finance_continue(turn)

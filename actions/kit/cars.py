@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from actions.kit.normalise import AR_PREFIX, norm
+from actions.kit.normalise import AR_PREFIX, norm, word_re
 from db.models import StockVehicle, Vehicle
 
 # make → (aliases, {model: aliases}): what customers call the cars, Latin and Arabic script. The
 # database's own makes and models are added at run time (see aliases()).
 CARS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
     "Toyota": (("toyota", "تويوتا"), {
-        "Land Cruiser": ("land cruiser", "landcruiser", "لاند كروزر", "لاندكروزر", "لاند كروزار", "لاندكروز", "لاندكلوزر"),
+        "Land Cruiser": ("land cruiser", "landcruiser", "cruiser", "lc", "lc200", "lc300", "كروزر", "لاند كروزر",
+                         "لاندكروزر", "لاند كروزار", "لاندكروز", "لاندكلوزر"),
         "Prado": ("prado", "برادو"),
         "Camry": ("camry", "كامري"),
         "Corolla": ("corolla", "كورولا"),
@@ -25,7 +26,7 @@ CARS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
         "RAV4": ("rav4", "rav 4", "راف فور"),
     }),
     "Nissan": (("nissan", "نيسان"), {
-        "Patrol": ("patrol", "باترول"),
+        "Patrol": ("patrol", "باترول", "y62"),
         "Altima": ("altima", "التيما", "ألتيما"),
         "Sunny": ("sunny", "صني"),
         "X-Trail": ("x trail", "xtrail", "اكس تريل", "إكس تريل"),
@@ -154,6 +155,34 @@ def names_of(make: str, model: str | None = None) -> tuple[str, ...]:
     """Every name customers use for a make, and for its model when given ("chevy", "شفروليه", "تاهو")."""
     kinds = {None} if model is None else {None, model}
     return tuple(sorted({name for (name, m, mod) in _static_aliases() if m == make and mod in kinds}))
+
+
+# Body colours: the word a dealer's record holds ("Pearl White") → the colour, and what customers call it
+# (English, Arabic masculine and feminine with and without the article, Arabizi).
+COLOURS: dict[str, tuple[str, ...]] = {
+    "white": ("white", "ابيض", "بيضاء", "بيضا", "abyad", "abyadh", "bayda", "baida"),
+    "black": ("black", "اسود", "سوداء", "سودا", "aswad", "sooda", "sawda"),
+    "silver": ("silver", "فضي", "فضيه", "fedi", "fuddi", "fiddi"),
+    "grey": ("grey", "gray", "رمادي", "رماديه", "رصاصي", "رصاصيه", "rmadi", "ramadi", "rusasi"),
+    "blue": ("blue", "navy", "ازرق", "زرقاء", "زرقا", "كحلي", "كحليه", "azraq", "azrag", "zarga"),
+    "red": ("red", "maroon", "احمر", "حمراء", "حمرا", "عنابي", "ahmar", "7amra", "hamra"),
+    "beige": ("beige", "champagne", "بيج", "شمبانيا", "bej"),
+    "brown": ("brown", "بني", "بنيه", "bunni", "bonni"),
+    "gold": ("gold", "golden", "ذهبي", "ذهبيه", "dahabi", "thahabi"),
+    "green": ("green", "اخضر", "خضراء", "خضرا", "akhdar"),
+}
+
+
+def colour_of(recorded: str | None) -> str | None:
+    """The colour of a recorded colour name ("Pearl White" → "white", "Dark Blue" → "blue"), or None."""
+    said = norm(recorded)
+    return next((code for code, words in COLOURS.items() if any(re.search(word_re(w), said) for w in words)), None)
+
+
+def colour_words(recorded: str | None) -> tuple[str, ...]:
+    """What a customer may call a car of this recorded colour ("the white one", "البيضاء")."""
+    code = colour_of(recorded)
+    return COLOURS[code] if code else ()
 
 
 def says_car(said: str, make: str, model: str | None = None) -> bool:

@@ -45,3 +45,8 @@ def word_re(word: str) -> str:
 def has_any(said: str, words: Iterable[str]) -> bool:
     """Whether `norm`ed text contains any of the words (see word_re)."""
     return any(re.search(word_re(w), said) for w in words)
+
+
+def word_count(said: str | None) -> int:
+    """How many words a message has (letters or digits in a row; punctuation and emoji do not count)."""
+    return len(re.findall(r"\w+", said or ""))

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from actions.kit import menu
-from actions.kit.cars import names_of, says_car
-from actions.kit.normalise import ascii_digits, norm
+from actions.kit.cars import colour_words, names_of, says_car
+from actions.kit.normalise import ascii_digits, has_any, norm
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from db.models import Vehicle
@@ -35,8 +35,10 @@ def label(vehicle: Vehicle) -> str:
 
 
 def options(vehicles: Sequence[Vehicle]) -> list[Option]:
-    """One option per car, its id "vehicle:<id>"; typed, any name of its make or model picks it."""
-    return [Option(f"{PREFIX}{v.id}", label(v), names_of(v.make, v.model)) for v in vehicles]
+    """One option per car, its id "vehicle:<id>"; typed, any name of its make or model, or its colour, picks it."""
+    return [
+        Option(f"{PREFIX}{v.id}", label(v), (*names_of(v.make, v.model), *colour_words(v.colour))) for v in vehicles
+    ]
 
 
 def by_id(vehicles: Sequence[Vehicle], vehicle_id: object) -> Vehicle | None:
@@ -68,7 +70,11 @@ def named(turn: Turn, vehicles: Sequence[Vehicle]) -> Vehicle | None:
     if len(hits) == 1:
         return hits[0]
     by_model = [v for v in hits if says_car(said, v.make, v.model)]
-    return by_model[0] if len(by_model) == 1 else None
+    if len(by_model) == 1:
+        return by_model[0]
+    # "the white one", "البيضاء": a colour names a car when only one of them (or of the named ones) has it.
+    by_colour = [v for v in (by_model or hits or vehicles) if has_any(said, colour_words(v.colour))]
+    return by_colour[0] if len(by_colour) == 1 else None
 
 
 def picked(turn: Turn, vehicles: Sequence[Vehicle]) -> Vehicle | None:

@@ -10,10 +10,12 @@ PREFERENCES = ("oem", "aftermarket", "either")
 # Checked in this order: "original or aftermarket, both" is either, "not original" is aftermarket.
 PREFERENCE_WORDS = {
     "either": ("either", "both", "any", "compare", "whichever", "doesn t matter", "الاثنين", "الثنين", "كلاهما",
-               "ايهما", "اي واحد", "ما يفرق", "مو مهم"),
+               "ايهما", "اي واحد", "ما يفرق", "مو مهم", "ay wa7ed", "ay wahed", "ma yfre2", "mayfr2", "ma yfrq"),
     "aftermarket": ("aftermarket", "after market", "non genuine", "non original", "not original", "copy",
-                    "cheaper", "commercial", "تجاري", "تجاريه", "كوبي", "غير اصلي", "غير اصليه", "ارخص"),
-    "oem": ("genuine", "original", "oem", "agency", "اصلي", "اصليه", "وكاله", "الوكاله"),
+                    "cheaper", "commercial", "تجاري", "تجاريه", "كوبي", "غير اصلي", "غير اصليه", "ارخص", "tijari",
+                    "tejari", "tjari", "mu asli", "mo asli", "ghair asli", "gher asli", "arkhas"),
+    "oem": ("genuine", "original", "oem", "agency", "اصلي", "اصليه", "وكاله", "الوكاله", "asli", "asliya", "aslee",
+            "wakala", "wakaala"),
 }
 # Words of a parts request that name no part ("I want to order spare parts for my car, please").
 _STOPWORDS = {norm(w) for w in (

@@ -46,9 +46,29 @@ def map_link(lat: float, lng: float) -> str:
     return f"https://maps.google.com/?q={lat:.6f},{lng:.6f}"
 
 
+# "We are safe" inside a short message ("we r ok, just waiting in the shade", "no one is hurt, all fine").
+SAFE_PHRASES = (
+    "safe", "we r ok", "we are ok", "we re ok", "were ok", "im ok", "i m ok", "i am ok", "all ok", "all good",
+    "all fine", "we are fine", "we re fine", "im fine", "i m fine", "i am fine", "no one hurt", "no one is hurt",
+    "nobody hurt", "nobody is hurt", "not hurt", "بخير", "سالمين", "سالم", "بامان", "بأمان", "محد مصاب",
+    "ما في اصابات", "مافي اصابات", "ما احد مصاب", "kolna b5air", "b5air", "bkhair", "salmeen",
+)
+_NOT_SAFE = ("not safe", "unsafe", "مو بامان", "لست بامان", "مب بامان", "مش بامان")
+_NO_HARM = ("no one hurt", "no one is hurt", "nobody hurt", "nobody is hurt", "not hurt", "محد مصاب",
+            "ما في اصابات", "مافي اصابات", "ما احد مصاب")
+
+
 def says_safe(said: str, intent: str | None) -> bool:
-    """A short "yes, we are safe" (`said` is `norm`ed)."""
-    return said in SAFE_WORDS or (intent == "affirm" and len(said.split()) <= 4)
+    """"Yes, we are safe", alone or in a short message (`said` is `norm`ed)."""
+    if said in SAFE_WORDS or (intent == "affirm" and len(said.split()) <= 4):
+        return True
+    if len(said.split()) > 8 or has_any(said, _NOT_SAFE):
+        return False
+    unharmed = said
+    for phrase in _NO_HARM:
+        unharmed = unharmed.replace(phrase, " ")
+    danger = has_any(unharmed, tuple(w for w in DANGER_WORDS if w not in ("no", "لا")))
+    return has_any(said, SAFE_PHRASES) and not danger
 
 
 def says_danger(said: str, intent: str | None) -> bool:

@@ -16,11 +16,14 @@ from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.leads.rules import car_description, parse_amount, year_in
 from actions.leads.steps import WhichCar, emergency, prefill_vehicle, submit_lead, yes_no_options
+from actions.mileage.rules import reading_in
 from actions.tradein.rules import (
     CONDITIONS,
     budget_answer,
     budget_in,
     condition_in,
+    condition_stated,
+    km_stated,
     no_budget,
     plausible_km,
     trade_mode,
@@ -47,13 +50,27 @@ def trade_in(turn: Turn) -> Reply:
     if mode == "valuation":
         turn.remember(mode=mode)
         prefill_vehicle(turn)
-        mileage = next((km for m in turn.parse.values("mileage") if (km := parse_amount(m)) is not None), None)
-        if plausible_km(mileage):
-            turn.remember(mileage_km=mileage)
+        _prefill_valuation(turn, said)
     elif mode == "upgrade":
         turn.remember(mode=mode)
         _prefill_wish(turn, said)
     return trade_continue(turn)
+
+
+def _prefill_valuation(turn: Turn, said: str) -> None:
+    """The odometer and the condition when the first message gives them ("value my patrol, 85k km, no
+    accidents, excellent condition")."""
+    mileage = next((km for m in turn.parse.values("mileage") if (km := parse_amount(m)) is not None), None)
+    if mileage is None and km_stated(said):
+        masks = [v.plate for v in turn.vehicles() if v.plate]
+        mileage = reading_in(said, (), masks)
+    vehicle_id = turn.data.get("vehicle_id")
+    last = latest_km(turn.session, vehicle_id) if vehicle_id is not None else None
+    if plausible_km(mileage) and (last is None or mileage >= last):
+        turn.remember(mileage_km=mileage)
+    condition = condition_stated(norm(said))
+    if condition is not None:
+        turn.remember(condition=condition, condition_note=said[:500])
 
 
 def _prefill_wish(turn: Turn, said: str) -> None:
@@ -252,4 +269,10 @@ def trade_offer_step(turn: Turn) -> Reply:
         turn.finish()
         return turn.reply("leads_closing")
     turn.data = {"done": done, "mode": "upgrade" if "valuation" in done else "valuation"}
+    # The yes may say more: "yes pls, for the lexus", "اي، الباترول ماشي ٩٠ ألف".
+    if turn.data["mode"] == "valuation":
+        prefill_vehicle(turn)
+        _prefill_valuation(turn, turn.said)
+    else:
+        _prefill_wish(turn, turn.said)
     return trade_continue(turn)

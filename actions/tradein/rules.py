@@ -55,6 +55,24 @@ def condition_in(said: str) -> str | None:
     return next((c for c, words in CONDITION_WORDS.items() if has_any(said, words)), None)
 
 
+# A request says the condition in passing only next to one of these ("excellent condition", "حالتها ممتازة").
+_CONDITION_CUES = ("condition", "shape", "accident*", "حاله", "حالتها", "حالته", "حادث", "7alat*", "7alt*")
+_KM_CUES = ("km", "kms", "kilomet*", "odometer", "odo", "mileage", "كيلو", "كم عداد", "العداد", "عداد", "3dad")
+
+
+def condition_stated(said: str) -> str | None:
+    """The condition a `norm`ed first message states, only when it talks about the condition."""
+    return condition_in(said) if has_any(said, _CONDITION_CUES) else None
+
+
+def km_stated(text: str) -> bool:
+    """Whether a message gives a distance (a number with km or the odometer), not only a price or a year."""
+    folded = fold(text)
+    if re.search(r"\d\s*(?:k|الف|الاف)?\s*(?:km|kms|كم|كيلو)", folded):
+        return True
+    return has_any(norm(text), _KM_CUES) and re.search(r"\d", folded) is not None
+
+
 def plausible_km(km: int | None) -> bool:
     return km is not None and 0 <= km <= MAX_KM
 

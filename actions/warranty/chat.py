@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from actions.kit import formats, menu, vehicles
 from actions.kit.flows import Flow, Handlers
+from actions.kit.normalise import word_count
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.warranty import service
@@ -220,11 +220,24 @@ def _refuse(turn: Turn, key: str, **values: object) -> Reply:
     return turn.reply(key, options, **values)
 
 
+# A first message this long that names the part describes the fault ("the AC of my Patrol blows hot air
+# since yesterday, is it under warranty?"): it is the claim's description and is not asked again. A shorter
+# one that names the part ("AC not cooling, claim pls"), or a long one that names none, is offered as the
+# description with one tap; "I want to claim warranty for my car" says nothing of the fault and is not.
+DESCRIBED_WORDS = 12
+OFFERED_WORDS = 4
+
+
 @handlers.intent("warranty_claim")
 def warranty_claim(turn: Turn) -> Reply | list[Reply]:
     if turn.customer is None:
         return menu.need_customer(turn)
-    turn.data = {"component": component_in(turn), "photos": _media(turn)}
+    said = " ".join(turn.said.split())
+    component = component_in(turn)
+    words = word_count(said)
+    first = said[:5000] if words >= DESCRIBED_WORDS or (component and words >= OFFERED_WORDS) else None
+    turn.data = {"component": component, "photos": _media(turn), "first": first,
+                 "described": bool(component) and words >= DESCRIBED_WORDS}
     return vehicles.start(turn, CLAIM_VEHICLE, "claim_choose_vehicle", _claim_vehicle)
 
 
@@ -277,7 +290,23 @@ def _claim_component(turn: Turn, cover: Cover, code: str) -> Reply:
     if code in COMPONENTS and code not in cover.warranty.covered_components:
         return _refuse(turn, "claim_refused_tier", component=label, tier=tier)
     turn.remember(component=code)
-    return turn.ask(CLAIM_DESCRIPTION, "claim_ask_description", free_text=True)
+    first = turn.data.get("first")
+    if first and turn.data.get("described"):
+        turn.remember(description=first)
+        photos = turn.data.get("photos", [])
+        if photos:
+            return _ask_photos(turn, photos)
+        return turn.ask(CLAIM_PHOTOS, "claim_described_ask_photos", [turn.option("done", "claim_submit_no_photos")],
+                        description=_quote(first))
+    return turn.ask(CLAIM_DESCRIPTION, "claim_ask_description", _first_option(turn), free_text=True)
+
+
+def _first_option(turn: Turn) -> list[Option]:
+    return [turn.option("first", "claim_use_first")] if turn.data.get("first") else []
+
+
+def _quote(said: str, limit: int = 160) -> str:
+    return said if len(said) <= limit else said[: limit - 1].rstrip() + "…"
 
 
 @handlers.step(CLAIM_COMPONENT, keeps=("warranty_coverage", "warranty_claim", "complaint", "roadside_assistance"))
@@ -302,7 +331,7 @@ def warranty_claim_component_other(turn: Turn) -> Reply:
         turn.finish()
         return menu.flow_cancelled(turn)
     said = " ".join(turn.said.split())
-    words = len(re.findall(r"\w+", said))
+    words = word_count(said)
     if words == 0:
         return turn.ask(CLAIM_COMPONENT_OTHER, "claim_ask_component_other", free_text=True)
     code = component_in(turn)
@@ -323,10 +352,12 @@ def _ask_photos(turn: Turn, photos: list[str]) -> Reply:
 @handlers.step(CLAIM_DESCRIPTION, keeps=("roadside_assistance",))
 def warranty_claim_description(turn: Turn) -> Reply:
     said = turn.said.strip()
+    if turn.selected is not None and turn.selected.id == "first" and turn.data.get("first"):
+        said = turn.data["first"]
     photos = turn.data.get("photos", []) + _media(turn)
     turn.remember(photos=photos)
-    if len(re.findall(r"\w+", said)) < 2:
-        return turn.ask(CLAIM_DESCRIPTION, "claim_ask_description_again", free_text=True)
+    if word_count(said) < 2:
+        return turn.ask(CLAIM_DESCRIPTION, "claim_ask_description_again", _first_option(turn), free_text=True)
     turn.remember(description=said[:5000])
     return _ask_photos(turn, photos)
 
