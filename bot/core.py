@@ -70,6 +70,9 @@ DETOUR_INTENTS = frozenset({
 # for confirmation in their own flows already.) The bar is SWITCH_CONFIDENCE, the confidence at which
 # a new request is trusted enough to leave an unfinished flow.
 CONFIRM_FIRST = frozenset({"human_agent"})
+CLOSING_INTENTS = frozenset({"thanks", "goodbye"})
+# In the middle of a step, such a guess from this confidence is asked about rather than taken as an answer.
+GUESS_CONFIDENCE = 0.5
 # A question about something else is answered in the middle of a flow below the switch confidence too,
 # when it is written as a question ("btw till what time is al quoz open tonight?" — dealership_info 0.69):
 # leaving a flow needs a clear request, answering a question and asking the step again costs nothing.
@@ -319,6 +322,11 @@ class Assistant:
         clear_request = (
             parse.degraded is None and parse.intent in TASK_INTENTS and parse.confidence >= SWITCH_CONFIDENCE
         )
+        # "thanks", "bye" at a question: the customer is done with it; asking it again would not help.
+        closing = (
+            parse.degraded is None and parse.intent in CLOSING_INTENTS and parse.confidence >= SWITCH_CONFIDENCE
+            and turn.selected is None and not state.data.get("free_text")
+        )
         certain = turn.selected is not None and turn.selected_by in choices.CERTAIN
         # A question about something else: answered, then the step asked again (see _detour).
         detour = (
@@ -338,7 +346,7 @@ class Assistant:
                 return [menu.flow_cancelled(turn)]
             elif (
                 not certain
-                and (clear_request or asked_aside)
+                and (clear_request or asked_aside or closing)
                 and parse.intent != state.flow
                 and parse.intent not in handler.keeps
                 and (not state.data.get("free_text") or parse.intent in URGENT_INTENTS or detour)
@@ -348,6 +356,19 @@ class Assistant:
                     return self._detour(turn, parse.intent)
                 log.info("flow_left", flow=state.flow, step=state.step, intent=parse.intent)
                 leave_flow(state)
+            elif (
+                turn.selected is None
+                and parse.intent in CONFIRM_FIRST
+                and parse.degraded is None
+                and GUESS_CONFIDENCE <= parse.confidence < SWITCH_CONFIDENCE
+                and parse.intent not in handler.keeps
+                and not state.data.get("free_text")
+            ):
+                # "can i just talk to one of ur guys" at a which-part question (human_agent 0.60): not an
+                # answer to it, and not sure enough to act on: asked, the step given up either way.
+                log.info("flow_left", flow=state.flow, step=state.step, intent=parse.intent)
+                leave_flow(state)
+                return [self._confirm_first(turn, parse.intent)]
             elif candidates:
                 return [self._which_one(turn, candidates)]
             else:
@@ -358,6 +379,10 @@ class Assistant:
         if picked is not None and not (clear_request and not certain):
             # A menu choice: the option names the intent to run (and may carry hints, e.g. the vehicle).
             intent, turn.hints = picked
+            earlier = state.data.get("said_before")
+            if earlier and certain:
+                # "Did you mean …?" answered: the request is the message that asked it.
+                turn.message = replace(turn.message, text=earlier)
             turn.parse = Parse(intent, 1.0, text=turn.message.text)
             turn.selected = None
         else:

@@ -33,6 +33,12 @@ def switch_request(text: str) -> str | None:
     return _SWITCH.get(key)
 
 
+# Replies everyone writes in Latin letters whatever language they read ("ok", "yes", "no"), and Arabizi
+# yes and no ("la", "na3am", "aywa"): alone they keep the customer's language.
+_NEUTRAL = frozenset({
+    "ok", "okay", "okk", "kk", "yes", "yeah", "yep", "no", "nope", "la", "laa", "na", "naam", "aywa", "aiwa", "ee",
+    "eh", "tamam",
+})
 _DIGITS = str.maketrans("", "", "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹")
 
 
@@ -42,6 +48,7 @@ def detect(text: str, current: str) -> str:
     Latin letters, "3ndi moshkela"): its writers read Arabic, and one who chose English keeps English."""
     if has_arabic_script(text.translate(_DIGITS)):
         return "ar"
-    if _LATIN_WORD.search(text) and not looks_arabizi(text):
+    words = {w.lower() for w in _LATIN_WORD.findall(text)}
+    if words and not words <= _NEUTRAL and not looks_arabizi(text):
         return "en"
     return current

@@ -108,6 +108,7 @@ def parse_from(text: str, row: dict[str, Any]) -> Parse:
         intent=row["intent"],
         confidence=float(row.get("confidence", 1.0)),
         entities=tuple(entities),
+        ranking=tuple((str(intent), float(confidence)) for intent, confidence in row.get("ranking", ())),
         text=text,
     )
 
@@ -119,6 +120,9 @@ def row_of(parse: Parse) -> dict[str, Any]:
             {"name": e.name, "value": template(e.value), "text": template(e.text), "start": e.start, "end": e.end}
             for e in parse.entities
         ]
+    if parse.intent == FALLBACK_INTENT and parse.ranking:
+        # What the model was torn between decides what the fallback asks (actions.general.torn_between).
+        row["ranking"] = [[intent, round(confidence, 3)] for intent, confidence in parse.ranking[:2]]
     return row
 
 

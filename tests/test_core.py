@@ -245,6 +245,11 @@ def test_some_words_of_a_label_are_a_guess_not_a_certain_choice(said):
         ("👍", "ar", "ar"),
         ("C-12", "ar", "ar"),  # a ticket id alone keeps the language
         ("", "ar", "ar"),
+        ("ok", "ar", "ar"),  # what everyone writes in Latin letters keeps the language
+        ("yes", "ar", "ar"),
+        ("la", "ar", "ar"),  # Arabizi no and yes
+        ("na3am", "ar", "ar"),
+        ("yes please book it", "ar", "en"),
     ],
 )
 def test_language_follows_the_script_and_digits_keep_it(said, current, expected):

@@ -424,3 +424,20 @@ def test_a_no_that_answers_the_question_stays_a_no(chat):
     c.say("the first one")
     [reply] = c.say("no thanks")  # no extras: the booking goes on to its confirmation
     assert reply.options and reply.options[0].id == "yes"
+
+
+def test_a_message_the_model_is_torn_about_is_asked_with_the_two_and_answered_from_it(demo_app):
+    from tests.fakes import TableNlu
+    from tests.scenario import Conversation
+
+    torn = "abgha filter mokayef lel patrol, 3ndkom?"
+    table = {torn: {"intent": "nlu_fallback", "confidence": 0.2,
+                    "ranking": [["book_service", 0.49], ["parts_order", 0.47]]}}
+    nlu = TableNlu({**UNSURE, **table})
+    c = Conversation(demo_app, lambda: nlu, FATIMA)
+    [reply] = c.say(torn)
+    assert reply.text == text("did_you_mean", "ar")
+    assert _ids(reply) == ["intent:book_service", "intent:parts_order"]
+    [reply] = c.say(payload="intent:parts_order")
+    # the part and the car come from the first message: only original or aftermarket is left to ask
+    assert reply.text.startswith(text("parts_ask_preference", "ar")[:15])

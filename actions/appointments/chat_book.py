@@ -5,6 +5,7 @@ What the first message already said (car, service type, branch, a time) is not a
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from actions.appointments import rules, service, slots
 from actions.appointments.chat_common import (
     extras_text, name_of, need, offer_slots, own_vehicle, slot_step, when_label, yes_no,
 )
+from actions.branches.rules import branch_named
+from actions.history.rules import asks_predelivery
 from actions.handoff.service import customer_branch
 from actions.kit import formats, vehicles
 from actions.kit.choice import named_in
@@ -55,9 +58,12 @@ def _slot(turn: Turn) -> datetime:
 
 
 @handlers.intent("book_service")
-def book_service(turn: Turn) -> Reply:
+def book_service(turn: Turn) -> Reply | list[Reply]:
     if turn.customer is None:
         return need_customer(turn)
+    if asks_predelivery(turn.said) and not turn.hints:
+        # "what did your check find before I took the car?" names an inspection but books none: the report.
+        return turn.answer_as("service_history")
     cars = turn.vehicles()
     if not cars:
         return with_menu(turn, "no_vehicles")
@@ -91,10 +97,23 @@ def _facts(turn: Turn, cars: list[Vehicle]) -> dict[str, Any]:
     branch = next(iter(turn.parse.values("branch")), None)
     if service.branch_by_code(turn.session, branch) is not None:
         facts["branch"] = branch
+    else:  # "in dubai", "بفرع الشارقة", "mussafah": the branch's city, name or an area it serves
+        named_branch = branch_named(service.branches(turn.session), _without_plates(turn))
+        if named_branch is not None:
+            facts["branch"] = named_branch.code
     when = parse_when(turn.said, turn.local_now)
     if when is not None:
         facts["when"] = rules.when_data(when)
     return facts
+
+
+def _without_plates(turn: Turn) -> str:
+    """The message without the customer's plates ("Dubai A 12345" names a car, not the Dubai branch)."""
+    said = turn.said
+    for vehicle in turn.vehicles():
+        if vehicle.plate:
+            said = re.sub(re.escape(vehicle.plate), " ", said, flags=re.IGNORECASE)
+    return said
 
 
 def _recall_hinted(turn: Turn, cars: list[Vehicle]) -> tuple[Vehicle, Recall] | None:

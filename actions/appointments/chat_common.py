@@ -3,6 +3,7 @@ extras read, and the "when?" step that offers free times (picked, or written as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -12,6 +13,7 @@ from actions.appointments import rules, service, slots
 from actions.kit import formats, vehicles
 from actions.kit.flows import Step
 from actions.kit.menu import with_menu
+from actions.kit.normalise import ascii_digits
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.kit.when import When, parse_when
@@ -95,6 +97,21 @@ def offer_slots(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehic
     return turn.ask(step, key, options, free_text=True, detours=True, branch=name_of(turn, branch), **values)
 
 
+def _offered_at_hour(turn: Turn) -> Option | None:
+    """The one offered time on the hour a message names by its number alone ("11 is fine", "at 5 pls": 05:00
+    or 17:00), or None."""
+    numbers = re.findall(r"(?<![\w:.])(\d{1,2})(?![\w:.])", ascii_digits(turn.said))
+    if len(numbers) != 1 or not 1 <= int(numbers[0]) <= 23:
+        return None
+    hour = int(numbers[0])
+    hits = []
+    for option in turn.offered:
+        at = rules.slot_at(option.id, turn.tz) if option.id.startswith("slot:") else None
+        if at is not None and at.astimezone(turn.tz).minute == 0 and at.astimezone(turn.tz).hour in {hour, hour + 12}:
+            hits.append(option)
+    return hits[0] if len(hits) == 1 else None
+
+
 def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle_id: int, extras: dict[str, Any],
               exclude_id: int | None, on_pick: Callable[[datetime], Reply]) -> Reply:
     """Shared by booking and rescheduling: a picked slot (re-checked) or a free-text day and time."""
@@ -107,6 +124,10 @@ def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle
                            key="appt_slot_gone", exclude_id=exclude_id, extras=extras, when=turn.selected.label)
     when = parse_when(turn.said, turn.local_now)
     if when is None:
+        at_hour = _offered_at_hour(turn)
+        if at_hour is not None:  # "11 is fine" with 11:00 among the times on offer
+            turn.selected = at_hour
+            return slot_step(turn, step, branch, kind, vehicle_id, extras, exclude_id, on_pick)
         offered = turn.offered
         return turn.ask(step, "appt_when_unclear", offered, free_text=True, detours=True)
     if when.day is None and (when.start is not None or when.end is not None):

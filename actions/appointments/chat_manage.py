@@ -15,6 +15,7 @@ from actions.appointments.chat_common import (
 )
 from actions.kit.flows import SWITCH_CONFIDENCE, Flow, Handlers, Step
 from actions.kit.menu import need_customer, with_menu
+from actions.kit.normalise import has_any, norm
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.kit.when import parse_when
@@ -73,12 +74,20 @@ def _pick_step(turn: Turn, pick: Step, then: Then) -> Reply:
     return turn.ask(pick, "appt_not_found", _appointment_options(turn, own))
 
 
+# "so what's the status on that? when do i hear back" reads like an appointment question to the model;
+# with no appointment booked it is about a complaint or claim.
+_STATUS_WORDS = ("status", "update", "updates", "hear back", "progress", "any news", "وين وصلت", "شو صار", "وش صار",
+                 "اي جديد", "أي جديد", "تحديث", "الحاله", "shu sar", "wain wasalt")
+
+
 @handlers.intent("check_appointment")
-def check_appointment(turn: Turn) -> Reply:
+def check_appointment(turn: Turn) -> Reply | list[Reply]:
     if turn.customer is None:
         return need_customer(turn)
     own = upcoming(turn)
     if not own:
+        if has_any(norm(turn.said), _STATUS_WORDS):
+            return turn.answer_as("case_status")
         return _none(turn)
     lines = "\n".join(f"• {appointment_line(turn, a)}" for a in own)
     options = [

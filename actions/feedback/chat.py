@@ -4,7 +4,7 @@ asked for in turn; a low rating opens a complaint. Reads the turn, asks actions.
 
 from __future__ import annotations
 
-from actions.feedback.rules import comment_in, is_no_comment, parse_rating
+from actions.feedback.rules import asks_to_rate, comment_in, is_no_comment, parse_rating
 from actions.feedback.service import save_feedback
 from actions.kit import formats, menu
 from actions.kit.flows import Flow, Handlers
@@ -33,7 +33,8 @@ def feedback(turn: Turn) -> Reply:
         return menu.need_customer(turn)
     said = turn.said
     rating = parse_rating(said)
-    comment = comment_in(said)
+    # "I'd like to rate my last visit" asks to give feedback; it is not the comment (a long message is).
+    comment = comment_in(said) if rating is not None or not asks_to_rate(said) else None
     turn.data = {"rating": rating, "comment": comment}
     if rating is None:
         return turn.ask(FEEDBACK_RATING, "feedback_ask_rating", _rating_options(turn))

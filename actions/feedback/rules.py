@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from actions.kit.normalise import ascii_digits
+from actions.kit.choice import words_of
+from actions.kit.normalise import ascii_digits, has_any, norm, word_re
 
 # A rating this low opens a complaint (actions.feedback.service).
 LOW_RATING = 2
@@ -69,11 +70,37 @@ def parse_rating(said: str | None, lenient: bool = False) -> int | None:
     return None
 
 
+_FILLER_NORM = frozenset(w for word in (*_FILLER, *_NUMBER_WORDS) for w in norm(word).split())
+# Words that only strengthen a rating ("excellent, honestly", "ممتازة بصراحة"): not a comment.
+_INTENSIFIERS = (
+    "honestly", "really", "very", "so", "too", "truly", "totally", "absolutely", "quite", "bsra7a", "wallah",
+    "walla", "wayed", "wayid", "wajid", "kteer", "ktir", "marra", "jiddan", "بصراحه", "صراحه", "جدا", "والله", "مره",
+    "كثير", "وايد", "حيل", "الصراحه", "فعلا", "بجد",
+)
+
+
 def comment_in(said: str | None) -> str | None:
-    """The message as a comment when it says something beyond the rating itself."""
-    words = [w for w in re.findall(r"[^\W\d_]+(?:'[a-z]+)?", ascii_digits(said).lower()) if w not in _FILLER]
-    words = [w for w in words if w not in _NUMBER_WORDS]
-    return (said or "").strip()[:5000] if len(words) >= 2 else None
+    """The message as a comment when it says something beyond the rating itself (its rating words, as the
+    words file lists them, and words that only strengthen it do not count)."""
+    bare = norm(said)
+    for word in _INTENSIFIERS:
+        bare = re.sub(word_re(word), " ", bare)
+    content = [w for w in re.findall(r"[^\W\d_]+", bare) if w not in _FILLER_NORM]
+    for word in (w for n in range(1, 6) for w in words_of(f"rating:{n}")):
+        bare = re.sub(word_re(word), " ", bare)
+    beyond = [w for w in re.findall(r"[^\W\d_]+", bare) if w not in _FILLER_NORM]
+    # "great job" is a comment; "ممتازة بصراحة" (excellent, honestly) is only the rating.
+    return (said or "").strip()[:5000] if len(content) >= 2 and beyond else None
+
+
+_RATE_REQUEST = ("rate", "rating", "review", "feedback", "تقييم", "اقيم", "اقييم", "قيم", "ملاحظات", "aqayyim",
+                 "aqaiyem", "taqyeem", "taqyim")
+
+
+def asks_to_rate(said: str | None) -> bool:
+    """A short request to give feedback ("I'd like to rate my last visit", "أود تقييم زيارتي الأخيرة")."""
+    folded = norm(said)
+    return has_any(folded, _RATE_REQUEST) and len(folded.split()) <= 10
 
 
 def is_no_comment(said: str | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actions.kit.menu import with_menu
 from actions.kit.types import Reply
-from actions.kit.flows import Handlers
+from actions.kit.flows import TASK_INTENTS, Handlers
 from actions.kit.turn import Turn
 
 handlers = Handlers()
@@ -42,6 +42,29 @@ def out_of_scope(turn: Turn) -> Reply:
     return with_menu(turn, "out_of_scope_reply")
 
 
+# The model torn between two requests ("abgha filter el mokayaf lel patrol, mawjood?": book_service 0.49,
+# parts_order 0.48): both at least this likely, together most of the probability: asked which one.
+TORN_EACH = 0.3
+TORN_BOTH = 0.7
+
+
+def torn_between(turn: Turn) -> tuple[str, str] | None:
+    """The two requests the model could not tell apart, when it was torn between two."""
+    if turn.parse.degraded is not None or len(turn.parse.ranking) < 2:
+        return None
+    (first, p1), (second, p2) = turn.parse.ranking[:2]
+    if {first, second} <= TASK_INTENTS and p2 >= TORN_EACH and p1 + p2 >= TORN_BOTH:
+        return first, second
+    return None
+
+
 @handlers.intent("nlu_fallback")
 def fallback(turn: Turn) -> Reply:
+    torn = torn_between(turn)
+    if torn is not None:
+        options = [turn.option(f"intent:{intent}", f"intent_label_{intent}") for intent in torn]
+        turn.offer(options)
+        # The request the customer picks is answered from this message (its car, part, day...).
+        turn.state.data = {**turn.state.data, "said_before": turn.said[:2000]}
+        return turn.reply("did_you_mean", options)
     return with_menu(turn, "fallback_degraded" if turn.parse.degraded not in (None, "empty") else "fallback_reply")

@@ -17,10 +17,17 @@ SECTIONS = ("records", "inspection", "documents")
 # Long lists are shown this many entries at a time.
 PAGE_SIZE = 5
 
+# The check before the car was handed over, as customers refer to it (never a booking of a new check).
+_PREDELIVERY = (
+    r"\bpdi\b|pre[- ]?delivery|before (?:the )?delivery|before i bought|before (?:the )?hand ?over|"
+    r"before (?:i|we) (?:took|got|picked up|collected|received)|"
+    r"قبل التسليم|قبل الاستلام|قبل استلام|قبل ما (?:ا|أ)?استلم|قبل لا (?:ا|أ)?استلم|فحص ما قبل|الفحص قبل|بالفحص قبل"
+)
+_PREDELIVERY_WORDS = re.compile(_PREDELIVERY, re.IGNORECASE)
 _INSPECTION_WORDS = re.compile(
-    r"\bpdi\b|pre[- ]?delivery|before (?:the )?delivery|before i bought|inspection report|"
+    _PREDELIVERY + r"|inspection report|"
     r"\binspection\b.*\b(?:find|found|flag|said|report)|items? to watch|flagged|advisor(?:y|ies)|"
-    r"قبل التسليم|قبل الاستلام|تقرير الفحص|فحص ما قبل|ملاحظات الفحص|الفحص قبل",
+    r"تقرير الفحص|ملاحظات الفحص",
     re.IGNORECASE,
 )
 _DOCUMENT_WORDS = re.compile(
@@ -46,6 +53,12 @@ SERVICE_WORK: dict[str, tuple[str, ...]] = {
 # What a customer writes to see the next page.
 MORE_WORDS = frozenset({"more", "next", "show more", "continue", "more please", "المزيد", "التالي", "كمل", "كمّل",
                         "باقي", "الباقي", "زيد", "اكمل", "أكمل", "المزيد من فضلك"})
+
+
+def asks_predelivery(text: str | None) -> bool:
+    """Whether a message is about the check made before the car was handed over ("what did your check find
+    before I took the car?"): the inspection report, not a new inspection to book."""
+    return _PREDELIVERY_WORDS.search(ascii_digits(text)) is not None
 
 
 def section_in(text: str | None) -> str:

@@ -104,7 +104,9 @@ Alias = tuple[re.Pattern[str], str, str | None, int]
 
 
 def _alias(alias: str, make: str, model: str | None) -> Alias:
-    return re.compile(rf"(?<!\w){AR_PREFIX}{re.escape(alias)}(?!\w)"), make, model, len(alias)
+    # A Latin name may be said in the plural ("a recall on land cruisers", "patrols").
+    plural = "s?" if len(alias) >= 4 and alias[-1].isascii() and alias[-1].isalpha() else ""
+    return re.compile(rf"(?<!\w){AR_PREFIX}{re.escape(alias)}{plural}(?!\w)"), make, model, len(alias)
 
 
 @functools.cache

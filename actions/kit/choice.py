@@ -60,7 +60,8 @@ _NUMBER_WORDS = {
 _ORDINALS = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
-    "last": -1, "top": 1, "bottom": -1,
+    "last": -1, "top": 1, "bottom": -1, "earliest": 1, "soonest": 1, "latest": -1, "اقرب": 1, "الاقرب": 1,
+    "اسرع": 1, "ا8rab": 1, "agrab": 1, "aqrab": 1,
     "اول": 1, "الاول": 1, "الاولي": 1, "اولي": 1, "ثاني": 2, "الثاني": 2, "الثانيه": 2, "ثانيه": 2,
     "ثالث": 3, "الثالث": 3, "الثالثه": 3, "رابع": 4, "الرابع": 4, "الرابعه": 4, "خامس": 5, "الخامس": 5,
     "الخامسه": 5, "سادس": 6, "السادس": 6, "السادسه": 6, "الاخير": -1, "الاخيره": -1, "اخر": -1, "اخير": -1,
@@ -68,6 +69,12 @@ _ORDINALS = {
     "thanya": 2, "tanya": 2, "thalith": 3, "thaleth": 3, "talet": 3, "talit": 3, "rabi3": 4, "rabe3": 4,
     "khamis": 5, "5amis": 5, "akher": -1, "a5er": -1, "akhir": -1, "a5ir": -1, "l2akher": -1,
 }
+# Words that go with a number or an ordinal and say nothing more ("first one works", "the 2nd is good"); not
+# fillers for matching words ("good" is a rating).
+_INDEX_FILLERS = frozenset({
+    "works", "work", "good", "great", "perfect", "sounds", "suits", "best", "fine", "pls", "please", "thanks",
+    "مناسب", "زين", "تمام", "ممتاز", "كويس", "يناسبني", "ينفع",
+})
 _AR_ARTICLE = re.compile(r"^(?:وال|بال|فال|لل|ال)(?=\w{2,})")
 # A typed word matches a word of an option when they are this similar (rapidfuzz ratio, 0-100), both
 # the longer at least _FUZZY_MIN letters: "camery"/"camry", "mussafa"/"mussafah", "delayed"/"delay".
@@ -133,7 +140,7 @@ def _index(said: str, count: int) -> tuple[int, str] | None:
     if len(words) == 1 and words[0] in _NUMBER_WORDS:
         position, how = _NUMBER_WORDS[words[0]], "number"
     else:
-        rest = [t for t in words if t not in _FILLERS]
+        rest = [t for t in words if t not in _FILLERS and t not in _INDEX_FILLERS]
         if len(rest) != 1:
             return None
         token = rest[0]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # What the state keeps of the question last asked: the options offered, whether free text answers it,
 # whether a question about something else may be answered in between, its text, and the one option a
 # plain yes accepts. Cleared together whenever the question is no longer open.
-QUESTION_KEYS = frozenset({"options", "free_text", "detours", "question", "proposal"})
+QUESTION_KEYS = frozenset({"options", "free_text", "detours", "question", "proposal", "said_before"})
 
 # A yes/no answer comes from the option picked, plain yes/no words, or the model when it is sure enough.
 # A hedge ("maybe", "not sure", "مدري", "يمكن") is neither, whatever the model says: nothing is done on a guess.

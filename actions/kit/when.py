@@ -217,9 +217,10 @@ def parse_when(text: str, now: datetime) -> When | None:
             start = part[0]
         rest = rest[: before.start()] + " " + rest[before.end():]
     if start is None and end is None:
+        # A digit inside a word is an Arabic letter in Arabizi ("na3am" is yes, not 3 am).
         at = re.search(r"(?:" + _boundary(_AT) + r"\s*)" + _TIME, rest) or re.search(
-            r"(?<![\d/.-])" + r"(\d{1,2})(?:[:.](\d{2}))?\s*(" + _SUFFIXES + r")(?![\w])", rest
-        ) or re.search(r"(?<![\d/.-])(\d{1,2})[:.](\d{2})()(?![\d])", rest)
+            r"(?<![\w/.-])" + r"(\d{1,2})(?:[:.](\d{2}))?\s*(" + _SUFFIXES + r")(?![\w])", rest
+        ) or re.search(r"(?<![\w/.-])(\d{1,2})[:.](\d{2})()(?![\d])", rest)
         if at:
             start = _hour(int(at.group(1)), int(at.group(2) or 0), at.group(3) or None, part)
             exact = start is not None

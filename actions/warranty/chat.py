@@ -7,7 +7,7 @@ from datetime import date
 
 from actions.kit import formats, menu, vehicles
 from actions.kit.flows import Flow, Handlers
-from actions.kit.normalise import word_count
+from actions.kit.normalise import has_any, norm, word_count
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.warranty import service
@@ -184,7 +184,9 @@ def warranty_coverage_vehicle(turn: Turn) -> Reply | list[Reply]:
     return vehicles.step(turn, COVERAGE_VEHICLE, _coverage_of)
 
 
-@handlers.step(COVERAGE_NEXT)
+# "get an advisor to call me about extending" reads as human_agent; with the advisor option on screen it
+# is that option (the handler leaves for a hand-off when no option was meant).
+@handlers.step(COVERAGE_NEXT, keeps=("human_agent",))
 def warranty_coverage_next(turn: Turn) -> Reply | list[Reply]:
     cars = turn.vehicles()
     remembered = vehicles.by_id(cars, turn.data.get("vehicle_id"))
@@ -195,7 +197,11 @@ def warranty_coverage_next(turn: Turn) -> Reply | list[Reply]:
         service.request_advisor(turn.session, turn.now, customer_id=turn.customer.id, identity_id=turn.identity.id,
                                 cover=cover)
         return turn.reply("warranty_advisor_requested", vehicle=vehicles.label(remembered))
-    if turn.selected is None and turn.parse.intent == "warranty_coverage" and remembered is not None:
+    follow_up = turn.parse.intent == "warranty_coverage" or (
+        # "and the ac??" reads as anything to the model; a part named alone is a question about its cover.
+        word_count(turn.said) <= 6 and component_in(turn) is not None
+    )
+    if turn.selected is None and follow_up and remembered is not None:
         # A follow-up question ("and the turbo?") about the same car, unless another car is named.
         return _coverage_answer(turn, vehicles.named(turn, cars) or remembered, component_in(turn))
     return turn.leave_and_answer()
@@ -362,13 +368,28 @@ def warranty_claim_description(turn: Turn) -> Reply:
     return _ask_photos(turn, photos)
 
 
-@handlers.step(CLAIM_PHOTOS, keeps=("warranty_claim", "warranty_coverage", "affirm", "deny"))
+# What submits the claim at the photos step besides its button: a yes or no, "done", "no photos", "send it".
+_SUBMIT_WORDS = (
+    "done", "submit", "send", "send it", "finish", "finished", "that s all", "thats all", "no photo*", "without",
+    "go ahead", "proceed", "nothing", "none", "خلاص", "ارسل", "ارسلها", "ارسال", "قدم", "قدمها", "بدون", "ما عندي",
+    "مافي", "ما في", "تم", "kalas", "khalas", "5alas", "ersel", "ma 3indi", "ma 3ndi", "ma3ndi", "mafi", "bdoon",
+    "bidoon", "bedoon",
+)
+
+
+@handlers.step(CLAIM_PHOTOS, keeps=("warranty_claim", "affirm", "deny"))
 def warranty_claim_photos(turn: Turn) -> Reply:
     if turn.message.media:
         photos = turn.data.get("photos", []) + _media(turn)
         turn.remember(photos=photos)
         return _ask_photos(turn, photos)
-    return _open_claim(turn)
+    if (turn.selected is not None and turn.selected.id == "done") or turn.yes_no() is not None or has_any(
+        norm(turn.said), _SUBMIT_WORDS
+    ):
+        return _open_claim(turn)
+    # Anything else is not a go-ahead: the claim is not sent on a stray message (a question about something
+    # else is answered by the core first, then this is asked again).
+    return _ask_photos(turn, turn.data.get("photos", []))
 
 
 def _open_claim(turn: Turn) -> Reply:

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from actions.kit.catalog import text
-from actions.kit.normalise import ascii_digits
+from actions.kit.normalise import norm, word_re
 from db.models import WarrantyClaim
 
 # Component codes, as in the warranty contracts and the NLU's `component` entity; their names are the texts
@@ -24,7 +24,8 @@ COMPONENTS = (
 # is the air conditioning, not the engine cooling).
 _COMPONENT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("air_conditioning", ("ac", "a/c", "a.c", "aircon", "air con", "air conditioning", "air conditioner",
-                          "مكيف", "المكيف", "التكييف", "تكييف", "المكيّف")),
+                          "مكيف", "المكيف", "التكييف", "تكييف", "المكيّف", "mokayef", "mokayif", "mukayif",
+                          "mukayyif", "mkayef", "mkayyef", "mukayef", "takyeef", "takyif", "tekyeef")),
     ("brake_pads", ("brake pads", "brake pad", "pads", "فحمات", "الفحمات")),
     ("brake_discs", ("brake discs", "brake disc", "discs", "rotors", "ديسكات", "الديسكات", "أقراص الفرامل",
                      "اقراص الفرامل")),
@@ -32,20 +33,23 @@ _COMPONENT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("accident_damage", ("accident", "collision", "crash", "حادث", "الحادث", "صدمة")),
     ("wear_and_tear", ("wear and tear", "استهلاك", "الاستهلاك")),
     ("transmission", ("transmission", "gearbox", "gear box", "gears", "gear", "ناقل الحركة", "القير", "الجير",
-                      "جير", "قير")),
+                      "جير", "قير", "geer", "jeer", "qeer")),
     ("turbo", ("turbo", "turbocharger", "تيربو", "التيربو", "تربو", "التربو")),
     ("fuel_system", ("fuel pump", "fuel system", "injector", "injectors", "fuel", "مضخة البنزين", "طرمبة البنزين",
                      "البنزين", "الوقود", "بخاخات", "البخاخات")),
     ("cooling", ("cooling", "radiator", "overheating", "overheats", "overheat", "coolant", "water pump", "رديتر",
                  "الرديتر", "الراديتر", "تبريد", "التبريد", "حرارة المحرك", "يسخن", "ترتفع الحرارة")),
-    ("engine", ("engine", "محرك", "المحرك", "مكينة", "المكينة", "الماكينة", "ماكينة")),
+    ("engine", ("engine", "محرك", "المحرك", "مكينة", "المكينة", "الماكينة", "ماكينة", "makina", "mekina",
+                "mo7arek", "mo7arrek", "moharek", "mu7arrik")),
     ("steering", ("steering", "power steering", "دركسون", "الدركسون", "التوجيه", "الستيرنج")),
     ("suspension", ("suspension", "shock absorber", "shock absorbers", "shocks", "مساعدات", "المساعدات",
                     "التعليق", "المقصات")),
-    ("brakes", ("brake", "brakes", "abs", "فرامل", "الفرامل", "بريك", "البريك")),
+    ("brakes", ("brake", "brakes", "abs", "فرامل", "الفرامل", "بريك", "البريك", "breek", "faramel", "faramil",
+                "fraamel", "frameel")),
     ("tyres", ("tyre", "tyres", "tire", "tires", "كفر", "كفرات", "الكفرات", "إطار", "إطارات", "الإطارات", "اطارات",
-               "الاطارات", "تواير")),
-    ("battery", ("battery", "بطارية", "البطارية", "بطاريه", "البطاريه")),
+               "الاطارات", "تواير", "kafarat", "kfarat", "tawayer", "twayer")),
+    ("battery", ("battery", "بطارية", "البطارية", "بطاريه", "البطاريه", "battariya", "betariya", "batteriya",
+                 "btarya")),
     ("glass", ("glass", "windscreen", "windshield", "window", "زجاج", "الزجاج", "القزاز")),
     ("bodywork", ("body", "bodywork", "paint", "dent", "scratch", "rust", "صبغ", "الصبغ", "طلاء", "الطلاء",
                   "الهيكل", "خدش", "صدأ")),
@@ -53,7 +57,7 @@ _COMPONENT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("infotainment", ("screen", "infotainment", "radio", "navigation", "carplay", "bluetooth", "speakers",
                       "الشاشة", "شاشة", "الراديو", "الملاحة", "السماعات")),
     ("electrical", ("electrical", "electric", "electrics", "wiring", "alternator", "starter", "كهرباء",
-                    "الكهرباء", "كهربائي", "الدينمو", "السلف")),
+                    "الكهرباء", "كهربائي", "الدينمو", "السلف", "kahraba", "ka7raba")),
 )
 
 _WEAR = {"tyres", "brake_pads", "brake_discs", "wiper_blades", "battery", "wear_and_tear"}
@@ -103,10 +107,11 @@ def same_day_deadline(now: datetime, tz: tzinfo) -> datetime:
 
 
 def component_in_text(said: str | None) -> str | None:
-    """The component code the words of a message name, the most specific first."""
-    padded = f" {ascii_digits(said).lower()} "
+    """The component code the words of a message name, the most specific first ("والمكيف؟" is the AC:
+    Arabic prefixes glued to a word are allowed)."""
+    folded = norm(said)
     for code, words in _COMPONENT_WORDS:
-        if any(re.search(rf"(?<![\w/]){re.escape(word)}(?![\w/])", padded) for word in words):
+        if any(re.search(word_re(word), folded) for word in words):
             return code
     return None
 
