@@ -82,6 +82,13 @@ _QUESTION = re.compile(
     r"|لين|الى متى|wain|wen|mata|shu|sh|kam|hal|lesh)(?!\w)",
     re.IGNORECASE,
 )
+# What makes the rest of "no, …" a request of its own: "I want", "I need", "ابي", "abi", "instead".
+_REQUEST_CUE = re.compile(
+    r"(?<!\w)(?:i\s*want|i\s*need|want\s+to|need\s+to|wanna|i\s*d\s+like|id\s+like|i\s+would\s+like|let\s+me"
+    r"|can\s+i|instead|rather|ابي|أبي|ابغى|أبغى|ابغي|أبغي|اريد|أريد|ودي|بغيت|احتاج|أحتاج|بدال|بدل|abi|abgha|abga"
+    r"|bghait|bghit|a7taj|ahtaj|areed|biddi)(?!\w)",
+    re.IGNORECASE,
+)
 # A no at the start of a message that goes on ("no, I want …", "لا، أبي …", "la abi …"); see _redirected.
 _NO_THEN = re.compile(r"^\s*(?:no+|nope|nah|not that|la+|لا|لأ|لاء|مو|مب|كلا)(?!\w)[\s,.!،؛-]*(?=\w)", re.IGNORECASE)
 
@@ -189,8 +196,8 @@ class Assistant:
         if negation is None or clear or parse.degraded is not None:
             return parse
         rest = said[negation.end():]
-        if len(re.findall(r"\w+", rest)) < 2:
-            return parse
+        if len(re.findall(r"\w+", rest)) < 2 or _REQUEST_CUE.search(rest) is None:
+            return parse  # "no just the service" answers the question; "no, I want …" asks something
         request = await self.nlu.parse(rest)
         if request.degraded is not None or request.intent not in TASK_INTENTS or request.confidence < SWITCH_CONFIDENCE:
             return parse
@@ -226,7 +233,7 @@ class Assistant:
 
         current = customer.preferred_language if customer else state.language
         switch = lang.switch_request(said)
-        language = switch or lang.detect(said, current)
+        language = switch or lang.detect(said, current, known=customer is not None)
         if customer is not None and customer.preferred_language != language:
             customer.preferred_language = language
         state.language = language

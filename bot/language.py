@@ -42,13 +42,16 @@ _NEUTRAL = frozenset({
 _DIGITS = str.maketrans("", "", "٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹")
 
 
-def detect(text: str, current: str) -> str:
+def detect(text: str, current: str, known: bool = True) -> str:
     """The reply language for a message: Arabic script → Arabic, English words → English. Digits
     (Arabic-Indic too), emoji and option numbers keep the current one, and so does Arabizi (Arabic in
-    Latin letters, "3ndi moshkela"): its writers read Arabic, and one who chose English keeps English."""
+    Latin letters, "3ndi moshkela"): its writers read Arabic, and a customer who chose English keeps
+    English; an unknown sender (`known` False) writing Arabizi is answered in Arabic."""
     if has_arabic_script(text.translate(_DIGITS)):
         return "ar"
     words = {w.lower() for w in _LATIN_WORD.findall(text)}
     if words and not words <= _NEUTRAL and not looks_arabizi(text):
         return "en"
+    if not known and words and looks_arabizi(text):
+        return "ar"  # someone we know nothing of who writes Arabizi reads Arabic
     return current

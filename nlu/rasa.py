@@ -76,6 +76,15 @@ class RasaProject:
         return self.models_dir / f"nlu-{self.content_hash()}.tar.gz"
 
 
+def user_cache_dir() -> Path:
+    """The user's cache folder for dealerbot: $DEALERBOT_CACHE_DIR, else $XDG_CACHE_HOME/dealerbot, else
+    ~/.cache/dealerbot (what a fresh checkout may reuse: nothing in it depends on the checkout)."""
+    if os.environ.get("DEALERBOT_CACHE_DIR"):
+        return Path(os.environ["DEALERBOT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dealerbot"
+
+
 def rasa_env(
     project: RasaProject | None = None, cache_dir: Path | None = None, embedding_cache: Path | None = None
 ) -> dict[str, str]:
@@ -86,8 +95,9 @@ def rasa_env(
     env.update(
         RASA_CACHE_DIRECTORY=str(cache_dir or project.var_dir / "rasa-cache"),
         # Sentence embeddings of training texts (nlu/rasa_components/sentence_embeddings.py); shared by
-        # every training, as each write is atomic and an entry depends only on the text.
-        DEALERBOT_EMBEDDING_CACHE=str(embedding_cache or project.var_dir / "embedding-cache"),
+        # every training of every checkout, as each write is atomic and an entry depends only on the text
+        # and the encoder's version.
+        DEALERBOT_EMBEDDING_CACHE=str(embedding_cache or user_cache_dir() / "embedding-cache"),
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONWARNINGS="ignore",

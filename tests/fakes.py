@@ -122,7 +122,8 @@ def row_of(parse: Parse) -> dict[str, Any]:
         ]
     if parse.intent == FALLBACK_INTENT and parse.ranking:
         # What the model was torn between decides what the fallback asks (actions.general.torn_between).
-        row["ranking"] = [[intent, round(confidence, 3)] for intent, confidence in parse.ranking[:2]]
+        ranked = [(intent, confidence) for intent, confidence in parse.ranking if intent != FALLBACK_INTENT]
+        row["ranking"] = [[intent, round(confidence, 3)] for intent, confidence in ranked[:2]]
     return row
 
 

@@ -59,13 +59,19 @@ LOCAL_NOW = datetime(2026, 11, 26, 10, 0)  # Thursday, Dubai
         ("el khamis ba3d 6", When(date(2026, 12, 3), time(18, 0), None)),
         ("bukra el sa3a 10", When(date(2026, 11, 27), time(10, 0), None, exact=True)),
         ("yom el a7ad gabl 11", When(date(2026, 11, 29), None, time(11, 0))),
+        # the day wanted after one that is not, a window, a greeting that is no time
+        ("yom el sabt 3indi dawam, 5aleeha el a7ad", When(date(2026, 11, 29))),
+        ("a family thing tmrw evening, can we shift it to monday, like 6-7pm", When(date(2026, 11, 30), time(18, 0),
+                                                                                   time(19, 0))),
+        ("السبت عندي دوام، خليه الأحد", When(date(2026, 11, 29))),
+        ("مساء الخير، بكرة الساعة ١٠", When(date(2026, 11, 27), time(10, 0), None, exact=True)),
     ],
 )
 def test_parse_when_understands_customers(said: str, expected: When) -> None:
     assert parse_when(said, LOCAL_NOW) == expected
 
 
-@pytest.mark.parametrize("said", ["hello", "purple elephant", "مرحبا", ""])
+@pytest.mark.parametrize("said", ["hello", "purple elephant", "مرحبا", "", "مساء الخير", "na3am", "good morning"])
 def test_parse_when_names_nothing(said: str) -> None:
     assert parse_when(said, LOCAL_NOW) is None
 

@@ -557,3 +557,9 @@ def test_a_customer_made_by_the_factories_sees_only_their_own_appointment(chat, 
     answer = c.text(payload="intent:check_appointment")
     assert mine_ref in answer and "Patrol" in answer
     assert other_ref not in answer
+
+
+def test_an_unknown_sender_writing_arabizi_is_answered_in_arabic_a_known_one_keeps_theirs():
+    assert language.detect("wain fara3kom fe abu dhabi?", "en", known=False) == "ar"
+    assert language.detect("wain fara3kom fe abu dhabi?", "en", known=True) == "en"
+    assert language.detect("where is your branch", "en", known=False) == "en"

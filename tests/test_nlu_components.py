@@ -100,7 +100,8 @@ def test_training_vectors_are_cached_and_only_new_texts_are_encoded(tmp_path):
     """, tmp_path, DEALERBOT_EMBEDDING_CACHE=str(cache))
     assert result["calls"] == [["book a service", "cancel my booking"], ["where is your Sharjah branch"]]
     assert result["same"] is True
-    assert result["files"] == ["e5.keys.npy", "e5.vectors.npy"]
+    # named by the encoder's package version: a checkout with another release never reads these vectors
+    assert result["files"] == ["e5-0.3.0.keys.npy", "e5-0.3.0.vectors.npy"]
 
 
 def test_an_unknown_encoder_or_a_bad_scale_is_refused(tmp_path):
@@ -127,3 +128,13 @@ def test_codes_are_left_out_of_what_the_encoders_read_and_long_texts_are_cut(tmp
     """, tmp_path)
     assert result[:5] == ["ابي اغير موعدي", "VIN recall?", "my X-Trail and RAV4", "sayarti 5arbana", "ticket C-77"]
     assert len(result[5]) == 20
+
+
+def test_the_embedding_cache_is_the_users_so_every_checkout_shares_it(monkeypatch, tmp_path):
+    from nlu import rasa
+
+    monkeypatch.delenv("DEALERBOT_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert rasa.rasa_env()["DEALERBOT_EMBEDDING_CACHE"] == str(tmp_path / "dealerbot" / "embedding-cache")
+    monkeypatch.setenv("DEALERBOT_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert rasa.rasa_env()["DEALERBOT_EMBEDDING_CACHE"] == str(tmp_path / "elsewhere" / "embedding-cache")

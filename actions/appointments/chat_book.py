@@ -17,7 +17,7 @@ from actions.branches.rules import branch_named
 from actions.history.rules import asks_predelivery
 from actions.handoff.service import customer_branch
 from actions.kit import formats, vehicles
-from actions.kit.choice import named_in
+from actions.kit.choice import CERTAIN, most_named, named_in
 from actions.kit.flows import Flow, Handlers
 from actions.kit.menu import need_customer, with_menu
 from actions.kit.normalise import norm
@@ -89,9 +89,10 @@ def _facts(turn: Turn, cars: list[Vehicle]) -> dict[str, Any]:
     if car is not None:
         facts["vehicle_id"] = car.id
     code = next(iter(turn.parse.values("service_type")), None)
-    if code is None:
-        named = named_in(turn.said, [f"service:{s.code}" for s in service.services(turn.session)])
-        code = named[0].removeprefix("service:") if len(named) == 1 else None
+    if service.service_by_code(turn.session, code) is None:
+        # No entity, or words the synonyms do not map ("ghayar zait"): the dealership's words for services.
+        named = most_named(turn.said, [f"service:{s.code}" for s in service.services(turn.session)])
+        code = named.removeprefix("service:") if named else None
     if service.service_by_code(turn.session, code) is not None:
         facts["service"] = code
     branch = next(iter(turn.parse.values("branch")), None)
@@ -320,7 +321,14 @@ def book_extras(turn: Turn) -> Reply:
     branch, kind, at = _branch(turn), _service(turn), _slot(turn)
     choice = turn.selected.id if turn.selected is not None else None
     done_words = {norm(turn.t(k)) for k in ("appt_extras_done", "appt_extras_none")}
-    if choice == "extras:done" or (choice is None and (turn.yes_no() is False or norm(turn.message.text) in done_words)):
+    said = norm(turn.message.text)
+    # "no just the service", "la bas el zait": a no that names no extra.
+    declined = said.split()[:1] in (["no"], ["nope"], ["nah"], ["la"], ["لا"], ["laa"]) and (
+        turn.selected_by not in CERTAIN  # a guess from some words ("service" of "Mobile service") is not a pick
+    )
+    if declined:
+        choice = None
+    if choice == "extras:done" or (choice is None and (turn.yes_no() is False or said in done_words or declined)):
         turn.remember(extras_done=True)
         return _advance(turn)
     available = _extra_options(turn, branch, kind, at)

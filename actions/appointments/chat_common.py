@@ -115,6 +115,11 @@ def _offered_at_hour(turn: Turn) -> Option | None:
 def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle_id: int, extras: dict[str, Any],
               exclude_id: int | None, on_pick: Callable[[datetime], Reply]) -> Reply:
     """Shared by booking and rescheduling: a picked slot (re-checked) or a free-text day and time."""
+    if turn.selected is not None and turn.selected_by == "number" and not turn.said.strip().isdigit():
+        # "5 is fine" after asking for 5pm: the time on offer at 5, rather than the fifth time listed.
+        at_hour = _offered_at_hour(turn)
+        if at_hour is not None:
+            turn.selected = at_hour
     if turn.selected is not None and turn.selected.id.startswith("slot:"):
         at = rules.slot_at(turn.selected.id, turn.tz)
         wish = need(turn, branch, kind, vehicle_id, extras, exclude_id)

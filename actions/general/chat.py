@@ -5,6 +5,7 @@ from __future__ import annotations
 from actions.kit.menu import with_menu
 from actions.kit.types import Reply
 from actions.kit.flows import TASK_INTENTS, Handlers
+from nlu.client import FALLBACK_INTENT
 from actions.kit.turn import Turn
 
 handlers = Handlers()
@@ -50,9 +51,10 @@ TORN_BOTH = 0.7
 
 def torn_between(turn: Turn) -> tuple[str, str] | None:
     """The two requests the model could not tell apart, when it was torn between two."""
-    if turn.parse.degraded is not None or len(turn.parse.ranking) < 2:
+    ranking = [(intent, p) for intent, p in turn.parse.ranking if intent != FALLBACK_INTENT]  # Rasa puts it first
+    if turn.parse.degraded is not None or len(ranking) < 2:
         return None
-    (first, p1), (second, p2) = turn.parse.ranking[:2]
+    (first, p1), (second, p2) = ranking[:2]
     if {first, second} <= TASK_INTENTS and p2 >= TORN_EACH and p1 + p2 >= TORN_BOTH:
         return first, second
     return None

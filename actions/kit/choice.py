@@ -73,7 +73,8 @@ _ORDINALS = {
 # fillers for matching words ("good" is a rating).
 _INDEX_FILLERS = frozenset({
     "works", "work", "good", "great", "perfect", "sounds", "suits", "best", "fine", "pls", "please", "thanks",
-    "مناسب", "زين", "تمام", "ممتاز", "كويس", "يناسبني", "ينفع",
+    "time", "slot", "appointment", "مناسب", "مناسبه", "زين", "تمام", "ممتاز", "كويس", "يناسبني", "ينفع", "موعد",
+    "وقت", "الموعد", "الوقت",
 })
 _AR_ARTICLE = re.compile(r"^(?:وال|بال|فال|لل|ال)(?=\w{2,})")
 # A typed word matches a word of an option when they are this similar (rapidfuzz ratio, 0-100), both
@@ -235,6 +236,23 @@ def _words_table() -> dict[str, tuple[str, ...]]:
 def words_of(option_id: str) -> tuple[str, ...]:
     """The words kept for an option id in the words files (e.g. "category:delay" → late, تأخير, ...)."""
     return _words_table().get(option_id, ())
+
+
+def most_named(said: str | None, option_ids: Iterable[str]) -> str | None:
+    """The one option id the message names most specifically: of those named, the one with the longest
+    matching words ("فحص البطارية" is the battery check, not the multi-point check named by "فحص"), or
+    None when none is named or two tie."""
+    folded = norm(said)
+    lengths: dict[str, int] = {}
+    for option_id in option_ids:
+        found = [len(norm(w)) for w in words_of(option_id) if has_any(folded, (w,))]
+        if found:
+            lengths[option_id] = max(found)
+    if not lengths:
+        return None
+    best = max(lengths.values())
+    winners = [option_id for option_id, length in lengths.items() if length == best]
+    return winners[0] if len(winners) == 1 else None
 
 
 def named_in(said: str | None, option_ids: Iterable[str]) -> list[str]:

@@ -38,6 +38,13 @@ _HEDGE = re.compile(
 )
 _YES_WORDS = {"y", "yes", "yeah", "yep", "sure", "ok", "okay", "نعم", "ايوه", "ايوا", "اي", "اكيد", "أكيد", "تمام", "ماشي"}
 _NO_WORDS = {"n", "no", "nope", "no thanks", "لا", "لا شكرا", "لا شكراً"}
+# "Not now" at a question whether to go ahead is a no: "I'll hold off for now", "سأؤجل الحجز حالياً".
+_NOT_NOW = re.compile(
+    r"(?i)\b(?:not now|not yet|hold off|put (?:it )?on hold|postpone|later|another time|some other time|leave it"
+    r"|forget it|never ?mind|don'?t book|ba3dain|ba3den|mo al7een|mu al7een|mb al7een)\b"
+    r"|(?:سأؤجل|ساؤجل|أؤجل|اؤجل|أجل|اجل|تأجيل|بعدين|مو الحين|مب الحين|مش الحين|ليس الآن|ليس الان|وقت آخر|وقت ثاني"
+    r"|خلها بعدين|انسى|انسي|لا تحجز|ما ابي احجز|ما أبي أحجز)"
+)
 
 
 @dataclass
@@ -102,6 +109,8 @@ class Turn:
         folded = " ".join(re.sub(r"[^\w\s]", " ", said.lower()).split())
         if folded in _YES_WORDS or folded in _NO_WORDS:
             return folded in _YES_WORDS
+        if _NOT_NOW.search(said) and (folded.split() or [""])[0] not in _YES_WORDS:
+            return False
         if self.parse.degraded is None and self.parse.confidence >= YES_NO_CONFIDENCE:
             return {"affirm": True, "deny": False}.get(self.parse.intent)
         return None

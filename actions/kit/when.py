@@ -185,10 +185,28 @@ def _month_date(text: str, today: date) -> tuple[date, str] | None:
     return day, text[: match.start()] + " " + text[match.end():]
 
 
+# Greetings that name a part of the day without meaning a time ("مساء الخير" is "good evening").
+_GREETINGS = re.compile(
+    r"(?<!\w)(?:good (?:morning|afternoon|evening)|مساء الخير|مسا الخير|صباح الخير|صباح النور|مساء النور"
+    r"|masa2? el (?:khair|khe?ir|5air|5eir)|saba7 el (?:khair|khe?ir|5air|5eir)|sabah el (?:khair|kheir))(?!\w)"
+)
+# Where a message names the day it wants after one it does not ("saturday I work, make it sunday", "a
+# family thing tmrw evening, can we shift it to monday"): the day after the last of these counts.
+_TARGET = re.compile(
+    r"(?<!\w)(?:to|into|make it|instead|rather|اجعله|اجعلها|خليه|خليها|خلها|خله|خلي|الى|لـ|بدال|بدل|5aleeh|5aleeha"
+    r"|khaleeh|khaleeha|5alli|khalli|ba3dain|badal)(?!\w)"
+)
+
+
 def parse_when(text: str, now: datetime) -> When | None:
     """The day and time window in `text` as of `now` (local time), or None if it names neither."""
-    said = normalise(text)
+    said = _GREETINGS.sub(" ", normalise(text))
     today = now.date()
+    for target in reversed(list(_TARGET.finditer(said))):
+        tail = said[target.end():]
+        if _resolve_day(tail, today)[0] is not None:
+            said = tail
+            break
     day, rest = _resolve_day(said, today)
 
     part: tuple[time, time] | None = None
@@ -216,6 +234,15 @@ def parse_when(text: str, now: datetime) -> When | None:
         if start is None and end is not None and part is not None:
             start = part[0]
         rest = rest[: before.start()] + " " + rest[before.end():]
+    span = re.search(
+        r"(?<![\w/.:-])(\d{1,2})(?::(\d{2}))?\s*(?:-|–|to|الى|لين)\s*(\d{1,2})(?::(\d{2}))?\s*(" + _SUFFIXES + r")?(?![\w])",
+        rest,
+    ) if start is None and end is None else None
+    if span is not None:  # "6-7pm", "from 5 to 7": the window, the suffix of the second for both
+        start = _hour(int(span.group(1)), int(span.group(2) or 0), span.group(5) or None, part)
+        end = _hour(int(span.group(3)), int(span.group(4) or 0), span.group(5) or None, part)
+        if start is not None and end is not None and end <= start:
+            start = end = None
     if start is None and end is None:
         # A digit inside a word is an Arabic letter in Arabizi ("na3am" is yes, not 3 am).
         at = re.search(r"(?:" + _boundary(_AT) + r"\s*)" + _TIME, rest) or re.search(

@@ -67,7 +67,9 @@ def roadside_assistance(turn: Turn) -> Reply:
     return turn.ask(ROADSIDE_LOCATION, "roadside_first_all", free_text=True, lines=lines)
 
 
-@handlers.step(ROADSIDE_LOCATION)
+# More about the same breakdown reads as roadside help again ("we are fine, stopped on the shoulder before
+# the bridge"): it is the answer to this question, not a new call.
+@handlers.step(ROADSIDE_LOCATION, keeps=("roadside_assistance",))
 def roadside_location(turn: Turn) -> Reply:
     said = (turn.message.text or "").strip()
     folded = norm(said)

