@@ -118,9 +118,20 @@ def test_eval_without_a_server_fails_with_a_clear_message(tmp_path):
     assert "no Rasa server answers" in done.stderr
 
 
-def test_serve_detached_answers_and_stop_stops_it(rasa_server):
+def test_serve_detached_answers_and_stop_stops_it_and_a_client_degrades(rasa_server):
+    import asyncio
+
+    from nlu.client import NluClient
+
     url = f"http://127.0.0.1:{free_port()}"
     started = dealerbot("nlu", "serve", "--detach", rasa_url=url)
+
+    async def parse(nlu: NluClient, text: str):
+        return await nlu.parse(text)
+
+    loop = asyncio.new_event_loop()
+    # A client of the app's, open while the server goes away (one server start serves both checks).
+    nlu = NluClient(url, timeout=2, retries=1, backoff=0.05)
     try:
         assert started.returncode == 0, started.stderr
         assert f"Rasa server ready at {url}" in started.stdout
@@ -128,8 +139,16 @@ def test_serve_detached_answers_and_stop_stops_it(rasa_server):
         assert "already answers" in again.stdout
         parsed = dealerbot("nlu", "parse", "hello there", rasa_url=url)
         assert "intent: greet" in parsed.stdout
+        assert loop.run_until_complete(parse(nlu, "hello")).degraded is None
     finally:
         stopped = dealerbot("nlu", "stop", rasa_url=url)
-    assert stopped.stdout.strip() == "Rasa server stopped"
-    after = dealerbot("nlu", "parse", "hello", rasa_url=url)
-    assert "degraded: unavailable" in after.stdout
+    try:
+        assert stopped.stdout.strip() == "Rasa server stopped"
+        after = dealerbot("nlu", "parse", "hello", rasa_url=url)
+        assert "degraded: unavailable" in after.stdout
+        degraded = loop.run_until_complete(parse(nlu, "I want to book a service"))
+        assert (degraded.intent, degraded.degraded) == ("nlu_fallback", "unavailable")
+        assert degraded.text == "I want to book a service"  # nothing the customer wrote is lost
+    finally:
+        loop.run_until_complete(nlu.aclose())
+        loop.close()
