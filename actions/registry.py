@@ -12,6 +12,7 @@ from actions import branches, consent, handoff, roadside
 from actions import appointments, complaints, feedback, general, warranty
 from actions import history, maintenance, mileage, recalls
 from actions import finance, leads, parts, tradein
+from actions import advice
 from actions.kit.flows import Handler, StepHandler
 
 DOMAINS: tuple[ModuleType, ...] = (
@@ -32,6 +33,7 @@ DOMAINS: tuple[ModuleType, ...] = (
     roadside,
     handoff,
     consent,
+    advice,
 )
 
 

@@ -49,6 +49,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the report as one JSON object")
     evaluate.add_argument("--errors", action="store_true", help="also list every misclassified example")
 
+    advice = commands.add_parser("advice", help="the car-care knowledge base")
+    advice_commands = advice.add_subparsers(dest="advice_command", required=True, metavar="ADVICE_COMMAND")
+    advice_eval = advice_commands.add_parser(
+        "eval", help="score finding the right article on held-out questions (tests/data/advice_heldout.yml)"
+    )
+    advice_eval.add_argument("file", type=Path, nargs="?")
+    advice_eval.add_argument("--misses", action="store_true", help="also list every question answered wrongly")
+    advice_commands.add_parser("check", help="read and check every article file")
+    advice_commands.add_parser(
+        "tune", help="top-1 accuracy and honest answers per threshold on development data (not the held-out set)"
+    )
     db = commands.add_parser("db", help="the service database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     upgrade = db_commands.add_parser("upgrade", help="apply the database migrations")
@@ -89,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _db(app, args)
         if args.command == "nlu":
             return _nlu(app, args)
+        if args.command == "advice":
+            return _advice(args)
     finally:
         app.close()
     return 2
@@ -108,6 +121,39 @@ def _serve(app: App, host: str, port: int) -> int:
     if not services.channels:
         log.warning("no_channel_configured", hint="set TELEGRAM_BOT_TOKEN or the TWILIO_* settings")
     uvicorn.run(create_app(services), host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    return 0
+
+
+def _advice(args: argparse.Namespace) -> int:
+    import json
+
+    from actions.advice import evaluation
+    from actions.advice.knowledge import KnowledgeError, read_articles
+    from actions.advice.retrieval import Index
+
+    try:
+        articles = read_articles()
+    except KnowledgeError as exc:
+        print(f"dealerbot: {exc}", file=sys.stderr)
+        return 1
+    if args.advice_command == "check":
+        stops = sum(1 for a in articles if a.safety == "stop")
+        print(f"{len(articles)} articles, {stops} of them safety (stop driving) topics: all readable")
+        return 0
+    if args.advice_command == "tune":
+        rows = evaluation.tune(articles, evaluation.load(evaluation.DEV), [float(x) for x in range(2, 61, 2)])
+        for row in rows:
+            print(f"threshold {row['threshold']:5.1f}: top-1 {row['top1']:.3f}, honest {row['honest']:.3f}")
+        return 0
+    path = args.file or evaluation.HELDOUT
+    if not path.exists():
+        print(f"dealerbot: no such file: {path}", file=sys.stderr)
+        return 2
+    report = evaluation.evaluate(Index(articles), evaluation.load(path))
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    if args.misses:
+        for question, expected, got in report.misses:
+            print(f"- {question!r}: expected {expected}, got {got or '(nothing)'}")
     return 0
 
 

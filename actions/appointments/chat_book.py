@@ -88,7 +88,7 @@ def _facts(turn: Turn, cars: list[Vehicle]) -> dict[str, Any]:
     car = vehicles.named(turn, cars)
     if car is not None:
         facts["vehicle_id"] = car.id
-    code = next(iter(turn.parse.values("service_type")), None)
+    code = turn.hints.get("service") or next(iter(turn.parse.values("service_type")), None)
     if service.service_by_code(turn.session, code) is None:
         # No entity, or words the synonyms do not map ("ghayar zait"): the dealership's words for services.
         named = most_named(turn.said, [f"service:{s.code}" for s in service.services(turn.session)])

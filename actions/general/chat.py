@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from actions.advice.chat import advise
 from actions.kit.menu import with_menu
 from actions.kit.types import Reply
 from actions.kit.flows import TASK_INTENTS, Handlers
@@ -40,7 +41,8 @@ def deny(turn: Turn) -> Reply:
 
 @handlers.intent("out_of_scope")
 def out_of_scope(turn: Turn) -> Reply:
-    return with_menu(turn, "out_of_scope_reply")
+    # "what tyre pressure in this heat?" may read as out of scope to the model: the advice articles first.
+    return advise(turn) or with_menu(turn, "out_of_scope_reply")
 
 
 # The model torn between two requests ("abgha filter el mokayaf lel patrol, mawjood?": book_service 0.49,
@@ -62,6 +64,8 @@ def torn_between(turn: Turn) -> tuple[str, str] | None:
 
 @handlers.intent("nlu_fallback")
 def fallback(turn: Turn) -> Reply:
+    if turn.parse.degraded is None and turn.said.strip() and (answer := advise(turn)) is not None:
+        return answer
     torn = torn_between(turn)
     if torn is not None:
         options = [turn.option(f"intent:{intent}", f"intent_label_{intent}") for intent in torn]

@@ -1,0 +1,101 @@
+"""Car-care advice in chat: the `car_advice` intent, and a question the NLU could not place that an
+article answers (general's fallback asks `advise`).
+
+The answer is the article's, in the customer's language, with one follow-up option (book the matching
+service, roadside help, or a person). An article that says to stop driving comes first, with roadside
+help at once. Several articles about as good: the customer picks. No article good enough: the customer is
+told honestly that a service advisor will answer, and the question goes to the advisors as a lead."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from actions.advice.knowledge import Article, articles
+from actions.advice.retrieval import ANSWER_SCORE, Finding, Index, find
+from actions.appointments.service import service_by_code
+from actions.kit.flows import Flow, Handlers
+from actions.kit.turn import Turn
+from actions.kit.types import Option, Reply
+from actions.leads.service import create_lead
+from dealerbot.logging import get_logger
+
+ADVICE = Flow("car_advice")
+ADVICE_PICK = ADVICE.step("pick")
+# Where a question no article answers goes: the service advisors (not sales, the callback's usual team).
+ADVISORS = "service-advisors"
+
+handlers = Handlers()
+log = get_logger("actions.advice")
+
+
+@cache
+def index() -> Index:
+    """The knowledge base as a search index, built once per process."""
+    return Index(articles())
+
+
+def _action(turn: Turn, article: Article) -> list[Option]:
+    if article.action == "roadside":
+        return [turn.option("intent:roadside_assistance", "roadside_option")]
+    if article.action == "human":
+        return [turn.option("intent:human_agent", "menu_human_agent")]
+    if article.action.startswith("book:"):
+        kind = service_by_code(turn.session, article.action.removeprefix("book:"))
+        if kind is not None:
+            name = kind.name_ar if turn.language == "ar" else kind.name_en
+            return [Option(f"intent:book_service?service={kind.code}", turn.t("advice_book", service=name))]
+    return []
+
+
+def show(turn: Turn, article: Article) -> Reply:
+    """One article as the answer, with its follow-up option."""
+    turn.finish()
+    options = _action(turn, article)
+    turn.offer(options)
+    log.info("advice_given", article=article.id, safety=article.safety)
+    key = "advice_answer_stop" if article.safety == "stop" else "advice_answer"
+    return turn.reply(key, options, title=article.title.of(turn.language), answer=article.answer.of(turn.language))
+
+
+def _pick(turn: Turn, finding: Finding) -> Reply:
+    options = [Option(f"advice:{h.article.id}", h.article.title.of(turn.language)) for h in finding.hits]
+    return turn.ask(ADVICE_PICK, "advice_pick", options)
+
+
+# A message the NLU did not take for a car-care question needs a clearer match to be answered as one.
+UNASKED_FACTOR = 1.5
+
+
+def advise(turn: Turn, asked: bool = False) -> Reply | None:
+    """The answer to a car-care question when an article answers it, else None. `asked`: the NLU read
+    the message as one (`car_advice`); otherwise (out of scope, fallback) a clearer match is needed."""
+    finding = find(index(), turn.said, ANSWER_SCORE * (1 if asked else UNASKED_FACTOR))
+    if not finding.answered:
+        return None
+    if len(finding.hits) == 1 or finding.hits[0].article.safety == "stop":
+        return show(turn, finding.hits[0].article)
+    return _pick(turn, finding)
+
+
+@handlers.intent("car_advice")
+def car_advice(turn: Turn) -> Reply:
+    answer = advise(turn, asked=True)
+    if answer is not None:
+        return answer
+    # No article answers it: an advisor does, and the customer is told so (not a guess).
+    lead = create_lead(turn.session, turn.now, turn.customer.id if turn.customer else None, "callback", None,
+                       {"topic": "car_advice", "question": turn.said[:2000], "language": turn.language,
+                        "channel": turn.identity.channel}, channel_identity_id=turn.identity.id)
+    turn.alert_staff("advice_question", f"alert:lead:{lead.id}", {"lead_id": lead.id, "question": turn.said[:2000]},
+                     recipient=ADVISORS)
+    log.info("advice_passed_to_advisors", lead_id=lead.id)
+    return turn.reply("advice_advisor_will_answer")
+
+
+@handlers.step(ADVICE_PICK, keeps=("car_advice",))
+def car_advice_pick(turn: Turn) -> Reply:
+    chosen = turn.picked("advice")
+    article = next((a for a in index().articles if a.id == chosen), None)
+    if article is None:
+        return turn.ask(ADVICE_PICK, "advice_pick_again", turn.offered)
+    return show(turn, article)
