@@ -387,7 +387,7 @@ class Assistant:
             # A menu choice: the option names the intent to run (and may carry hints, e.g. the vehicle).
             intent, turn.hints = picked
             earlier = state.data.get("said_before")
-            if earlier and certain:
+            if earlier:
                 # "Did you mean …?" answered: the request is the message that asked it.
                 turn.message = replace(turn.message, text=earlier)
             turn.parse = Parse(intent, 1.0, text=turn.message.text)

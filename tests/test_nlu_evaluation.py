@@ -16,7 +16,7 @@ DESIGN_INTENTS = {
     "cancel_appointment", "check_appointment", "warranty_coverage", "warranty_claim", "complaint",
     "case_status", "maintenance_due", "service_history", "recall_check", "trade_in", "finance",
     "roadside_assistance", "parts_order", "dealership_info", "human_agent", "feedback",
-    "stop_notifications", "report_mileage", "out_of_scope",
+    "stop_notifications", "report_mileage", "car_advice", "out_of_scope",
 }
 ENTITY_VALUES = {
     "service_type": {"oil_change", "minor_service", "major_service", "air_conditioning", "brakes", "tyres",
