@@ -70,3 +70,12 @@ class Conversation:
     def options(self) -> list[str]:
         """The labels of the options offered last."""
         return [o.label for o in self.last.options]
+
+
+def stated(app: App, table: dict[str, dict[str, Any]], phone: str, channel: str = "console") -> Conversation:
+    """A Conversation whose NLU says what the test states (text → intent, confidence, ...): for situations
+    the real model's answers move away from with every training (low confidences, a new intent)."""
+    from tests.fakes import TableNlu
+
+    nlu = TableNlu(table)
+    return Conversation(app, lambda: nlu, phone, channel)

@@ -68,11 +68,9 @@ ADVICE_NLU = {
 
 
 def _chat(demo_app, phone: str):
-    from tests.fakes import TableNlu
-    from tests.scenario import Conversation
+    from tests.scenario import stated
 
-    nlu = TableNlu(ADVICE_NLU)
-    return Conversation(demo_app, lambda: nlu, phone)
+    return stated(demo_app, ADVICE_NLU, phone)
 
 
 def test_a_stop_driving_question_gets_its_safety_answer_first_with_roadside_help(demo_app):

@@ -180,11 +180,9 @@ UNSURE = {
 
 
 def _unsure_chat(demo_app, phone: str):
-    from tests.fakes import TableNlu
-    from tests.scenario import Conversation
+    from tests.scenario import stated
 
-    nlu = TableNlu(UNSURE)
-    return Conversation(demo_app, lambda: nlu, phone)
+    return stated(demo_app, UNSURE, phone)
 
 
 def _open_handoffs(demo_app) -> int:
@@ -427,14 +425,12 @@ def test_a_no_that_answers_the_question_stays_a_no(chat):
 
 
 def test_a_message_the_model_is_torn_about_is_asked_with_the_two_and_answered_from_it(demo_app):
-    from tests.fakes import TableNlu
-    from tests.scenario import Conversation
+    from tests.scenario import stated
 
     torn = "abgha filter mokayef lel patrol, 3ndkom?"
     table = {torn: {"intent": "nlu_fallback", "confidence": 0.2,
                     "ranking": [["book_service", 0.49], ["parts_order", 0.47]]}}
-    nlu = TableNlu({**UNSURE, **table})
-    c = Conversation(demo_app, lambda: nlu, FATIMA)
+    c = stated(demo_app, {**UNSURE, **table}, FATIMA)
     [reply] = c.say(torn)
     assert reply.text == text("did_you_mean", "ar")
     assert _ids(reply) == ["intent:book_service", "intent:parts_order"]
