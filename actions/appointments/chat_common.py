@@ -104,12 +104,14 @@ def _offered_at_hour(turn: Turn) -> Option | None:
     if len(numbers) != 1 or not 1 <= int(numbers[0]) <= 23:
         return None
     hour = int(numbers[0])
-    hits = []
-    for option in turn.offered:
-        at = rules.slot_at(option.id, turn.tz) if option.id.startswith("slot:") else None
-        if at is not None and at.astimezone(turn.tz).minute == 0 and at.astimezone(turn.tz).hour in {hour, hour + 12}:
-            hits.append(option)
+    hits = [o for o, at in _offered_times(turn) if at.minute == 0 and at.hour in {hour, hour + 12}]
     return hits[0] if len(hits) == 1 else None
+
+
+def _offered_times(turn: Turn) -> list[tuple[Option, datetime]]:
+    """The times on offer with their local start."""
+    offered = [(o, rules.slot_at(o.id, turn.tz)) for o in turn.offered if o.id.startswith("slot:")]
+    return [(o, at.astimezone(turn.tz)) for o, at in offered if at is not None]
 
 
 def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle_id: int, extras: dict[str, Any],
@@ -138,8 +140,7 @@ def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle
     if when.day is None and (when.start is not None or when.end is not None):
         # A time without a day answers the times on offer ("the 8:30 one" after Tuesday's times): the
         # offered slot at that time, else the same time window on the day the offered times are on.
-        offered = [(o, rules.slot_at(o.id, turn.tz)) for o in turn.offered if o.id.startswith("slot:")]
-        local = [(o, at.astimezone(turn.tz)) for o, at in offered if at is not None]
+        local = _offered_times(turn)
         at_that_time = [o for o, at in local if when.exact and at.time() == when.start]
         if len(at_that_time) == 1:
             turn.selected = at_that_time[0]
