@@ -36,6 +36,7 @@ from db.models import (
     InspectionItem,
     InspectionReport,
     MaintenancePlan,
+    ModelFigures,
     MileageReading,
     PackageSubscription,
     Recall,
@@ -128,6 +129,18 @@ MAINTENANCE_PLANS: tuple[tuple[str, str, int, int], ...] = (  # make, model, km,
     ("BMW", "*", 15_000, 12),
     ("Land Rover", "*", 16_000, 12),
 )
+
+# The workshop's figures for the demo customers' models, which car-care answers quote: make, model, years,
+# tyre pressures front/rear (psi, cold), oil grade, oil litres with the filter, lowest fuel grade (RON).
+# None: not on the data sheet (the Land Cruiser's oil depends on the engine), so the answer points to the
+# manual. Demo data: a dealership going live imports its own sheet (`dealerbot db import model-figures`).
+MODEL_FIGURES: tuple[tuple[str, str, int, int, int | None, int | None, str | None, str | None, int | None], ...] = (
+    ("Toyota", "Land Cruiser", 2016, 2021, 33, 33, None, None, 91),
+    ("Lexus", "ES", 2019, 2025, 36, 36, "0W-20", "4.5", 91),
+    ("Nissan", "Patrol", 2014, 2025, 35, 35, "5W-30", "6.5", 95),
+)
+MODEL_FIGURES_SOURCE = "Workshop data sheet (demo)"
+MODEL_FIGURES_UPDATED = date(2026, 10, 1)
 
 # code, name_en, name_ar, price AED, months, discount %
 SERVICE_PACKAGES: tuple[tuple[str, str, str, int, int, int], ...] = (
@@ -670,6 +683,10 @@ def _seed_catalogue(writer: _Writer) -> None:
     )
     writer.add(MaintenancePlan(make=make, model=model, interval_km=km, interval_months=months)
                for make, model, km, months in MAINTENANCE_PLANS)
+    writer.add(ModelFigures(make=make, model=model, year_from=first, year_to=last, tyre_front_psi=front,
+                            tyre_rear_psi=rear, oil_grade=oil, oil_capacity_l=None if litres is None else Decimal(litres),
+                            fuel_ron=ron, source=MODEL_FIGURES_SOURCE, updated_on=MODEL_FIGURES_UPDATED)
+               for make, model, first, last, front, rear, oil, litres, ron in MODEL_FIGURES)
 
 
 def _seed_customers(writer: _Writer, rng: random.Random, plans: Sequence[CustomerPlan]) -> list[Customer]:

@@ -1,4 +1,5 @@
-"""Import of CSV exports from a dealer management system: customers, vehicles, service records.
+"""Import of CSV exports from a dealer management system: customers, vehicles, service records; and the
+workshop's model figures (tyre pressures, oil, fuel grade) that car-care answers quote.
 
 A file is imported whole or not at all. Every row is checked first; if any row is bad, nothing is
 written and every bad row is reported with its line number in the file (the header is line 1). A good
@@ -11,8 +12,9 @@ import csv
 import io
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
+import re
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,7 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.bulk import insert_rows
-from db.models import Customer, MileageReading, ServiceRecord, Vehicle
+from db.models import Customer, MileageReading, ModelFigures, ServiceRecord, Vehicle
 from db.validation import (
     InvalidValue,
     clean_text,
@@ -34,13 +36,15 @@ from db.validation import (
     parse_money,
 )
 
-KINDS = ("customers", "vehicles", "service-records")
+KINDS = ("customers", "vehicles", "service-records", "model-figures")
 
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # kind: (required columns, optional columns)
     "customers": (("phone", "name"), ("email", "language")),
     "vehicles": (("vin", "make", "model", "year", "owner_phone"), ("plate", "purchase_date", "mileage_km", "colour")),
     "service-records": (("vin", "date", "work"), ("mileage_km", "cost_aed")),
+    "model-figures": (("make", "model", "year_from", "year_to", "source"),
+                      ("tyre_front_psi", "tyre_rear_psi", "oil_grade", "oil_capacity_l", "fuel_ron")),
 }
 
 MAX_MILEAGE_KM = 2_000_000
@@ -512,6 +516,113 @@ def _import_service_records(
     progress("writing", len(inserts) + len(updates), len(inserts) + len(updates))
 
 
+# --- model figures --------------------------------------------------------------------------------
+
+_OIL_GRADE = re.compile(r"(\d{1,2})W-?(\d{2})")
+FUEL_GRADES = (91, 95, 98)  # the RON grades sold in the UAE (E-Plus, Special, Super)
+
+
+@dataclass(frozen=True)
+class _FiguresRow:
+    make: str
+    model: str
+    year_from: int
+    year_to: int
+    tyre_front_psi: int | None
+    tyre_rear_psi: int | None
+    oil_grade: str | None
+    oil_capacity_l: Decimal | None
+    fuel_ron: int | None
+    source: str
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.make.casefold(), self.model.casefold(), self.year_from)
+
+    def values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _figures_parser(today: date) -> Callable[[dict[str, str]], _FiguresRow]:
+    max_year = today.year + 1
+
+    def psi(values: dict[str, str], name: str) -> int | None:
+        raw = _optional(values, name)
+        return parse_int(raw, name, 15, 90) if raw else None
+
+    def parse(values: dict[str, str]) -> _FiguresRow:
+        make = clean_text(values["make"], "make", 40)
+        model = clean_text(values["model"], "model", 60)
+        source = clean_text(values["source"], "source", 200)
+        year_from = parse_int(values["year_from"], "year_from", 1950, max_year)
+        year_to = parse_int(values["year_to"], "year_to", 1950, max_year)
+        if year_to < year_from:
+            raise InvalidValue(f"year_to {year_to} is before year_from {year_from}")
+        raw_oil = _optional(values, "oil_grade").upper().replace(" ", "")
+        oil = None
+        if raw_oil:
+            match = _OIL_GRADE.fullmatch(raw_oil)
+            if match is None:
+                raise InvalidValue(f"bad oil_grade {raw_oil!r}: write it as on the can, e.g. 0W-20 or 5W-30")
+            oil = f"{int(match.group(1))}W-{match.group(2)}"
+        raw_litres = _optional(values, "oil_capacity_l").replace(",", ".")
+        litres = None
+        if raw_litres:
+            try:
+                litres = Decimal(raw_litres)
+            except InvalidOperation as exc:
+                raise InvalidValue(f"bad oil_capacity_l {raw_litres!r}: not a number of litres") from exc
+            if not litres.is_finite() or not Decimal("0.5") <= litres < Decimal("30"):
+                raise InvalidValue(f"bad oil_capacity_l {raw_litres!r}: litres between 0.5 and 30")
+            litres = litres.quantize(Decimal("0.1"))
+        raw_ron = _optional(values, "fuel_ron")
+        ron = parse_int(raw_ron, "fuel_ron", 0, 200) if raw_ron else None
+        if ron is not None and ron not in FUEL_GRADES:
+            raise InvalidValue(f"bad fuel_ron {ron}: one of {', '.join(map(str, FUEL_GRADES))}")
+        assert make is not None and model is not None and source is not None
+        return _FiguresRow(make, model, year_from, year_to, psi(values, "tyre_front_psi"),
+                           psi(values, "tyre_rear_psi"), oil, litres, ron, source)
+
+    return parse
+
+
+def _import_model_figures(
+    session: Session, path: Path, today: date, result: ImportResult, progress: Progress
+) -> None:
+    """One row per model and years; a row for the same make, model and first year replaces the recorded
+    one. Two rows of a file whose years overlap for one model are refused (which figure would apply?)."""
+    parsed = _parse_rows(path, "model-figures", result, progress, _figures_parser(today))
+    kept: list[tuple[int, _FiguresRow]] = []
+    for line, row in parsed:
+        for seen_line, seen in kept:
+            if (seen.make.casefold(), seen.model.casefold()) == row.key[:2] and \
+                    seen.year_from <= row.year_to and row.year_from <= seen.year_to:
+                result.errors.append(RowError(line, f"{row.make} {row.model} {row.year_from}-{row.year_to} "
+                                                    f"overlaps the years of line {seen_line}"))
+                break
+        else:
+            kept.append((line, row))
+    if result.errors:
+        return
+    existing = {(f.make.casefold(), f.model.casefold(), f.year_from): f for f in session.scalars(select(ModelFigures))}
+    for _line, row in kept:
+        current = existing.get(row.key)
+        if current is None:
+            session.add(ModelFigures(**row.values(), updated_on=today))
+            result.inserted += 1
+            continue
+        changed = {name: value for name, value in row.values().items() if getattr(current, name) != value}
+        if changed:
+            for name, value in changed.items():
+                setattr(current, name, value)
+            current.updated_on = today
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    session.flush()
+    progress("writing", len(kept), len(kept))
+
+
 # --- entry point ----------------------------------------------------------------------------------
 
 
@@ -538,6 +649,8 @@ def import_file(
         _import_customers(session, path, now, result, progress)
     elif kind == "vehicles":
         _import_vehicles(session, path, now, today, result, progress)
+    elif kind == "model-figures":
+        _import_model_figures(session, path, today, result, progress)
     else:
         _import_service_records(session, path, now, today, result, progress)
     if result.errors:

@@ -421,6 +421,37 @@ class MaintenancePlan(Base):
     interval_months: Mapped[int] = mapped_column()
 
 
+class ModelFigures(Base):
+    """The workshop's figures for a model and its years: tyre pressures (cold, psi), engine oil grade and
+    capacity (litres, with the filter), the lowest fuel grade (RON). Maintained by the dealership (seeded for
+    the demo makes, imported with `dealerbot db import model-figures`); car-care answers quote a figure only
+    from here and say where it comes from (`source`). A figure left empty is not known: the answer points
+    to the door-jamb label or the owner's manual instead."""
+
+    __tablename__ = "model_figures"
+    __table_args__ = (
+        UniqueConstraint("make", "model", "year_from"),
+        CheckConstraint("year_to >= year_from", name="years_ordered"),
+        CheckConstraint("tyre_front_psi BETWEEN 15 AND 90 AND tyre_rear_psi BETWEEN 15 AND 90", name="psi_valid"),
+        CheckConstraint("oil_capacity_l > 0 AND oil_capacity_l < 30", name="oil_capacity_valid"),
+        CheckConstraint("fuel_ron IN (91, 95, 98)", name="fuel_ron_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    make: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(60))
+    year_from: Mapped[int] = mapped_column()
+    year_to: Mapped[int] = mapped_column()
+    tyre_front_psi: Mapped[int | None] = mapped_column()
+    tyre_rear_psi: Mapped[int | None] = mapped_column()
+    oil_grade: Mapped[str | None] = mapped_column(String(20))
+    oil_capacity_l: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    fuel_ron: Mapped[int | None] = mapped_column()
+    # Where the figures come from ("Workshop data sheet LC200 GCC, 2024"): shown with them.
+    source: Mapped[str] = mapped_column(String(200))
+    updated_on: Mapped[date] = mapped_column()
+
+
 class ServiceType(Base):
     __tablename__ = "service_types"
     __table_args__ = (

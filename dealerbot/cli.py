@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from db.imports import KINDS
 from dealerbot.bootstrap import App, bootstrap
 from dealerbot.logging import get_logger
 from dealerbot.settings import load_settings
@@ -66,8 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
     seed = db_commands.add_parser("seed-demo", help="fill an empty database with the demo dealership")
     seed.add_argument("--if-empty", action="store_true", help="do nothing (and succeed) if data is already there")
-    imp = db_commands.add_parser("import", help="import a CSV export of the dealer management system")
-    imp.add_argument("kind", choices=["customers", "vehicles", "service-records"])
+    imp = db_commands.add_parser(
+        "import", help="import a CSV export of the dealer management system, or the workshop's model figures"
+    )
+    imp.add_argument("kind", choices=list(KINDS))
     imp.add_argument("file", type=Path)
     return parser
 

@@ -1,6 +1,6 @@
 """Car-care advice: the knowledge base (articles the dealership edits), finding the article a question
-asks about, the held-out evaluation, and the answers in chat (fast tier; the `car_advice` intent stated by
-an inline NLU table, as the model does not know it yet)."""
+asks about, the held-out evaluation, and the answers in chat, fitted to the customer's car (fast tier: the `car_advice` intent stated by an inline NLU
+table)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from actions.advice import evaluation
 from actions.advice.knowledge import KnowledgeError, articles, read_articles
 from actions.advice.retrieval import Index, find, tokens
 from actions.kit.catalog import text
-from db.models import Lead, OutboxMessage
+import re
+
+from actions.kit import formats
+from actions.warranty.service import cover_of
+from db.models import Lead, ModelFigures, OutboxMessage, Vehicle
 
 AHMED = "+971501234567"
 FATIMA = "+971552345678"
@@ -64,6 +68,13 @@ ADVICE_NLU = {
     "ليش المكيف ما يبرد زين": {"intent": "car_advice", "confidence": 0.9},
     "how do i fold the third row seats in a tahoe": {"intent": "car_advice", "confidence": 0.9},
     "what tyre pressure in this heat?": {"intent": "out_of_scope", "confidence": 0.6},
+    "what tyre pressure for my lexus": {"intent": "car_advice", "confidence": 0.9},
+    "كم هوا احط في الكفرات": {"intent": "car_advice", "confidence": 0.9},
+    "which engine oil should i use": {"intent": "car_advice", "confidence": 0.9},
+    "gearbox warning light on my land cruiser": {"intent": "car_advice", "confidence": 0.9},
+    "my brakes are squeaking on the land cruiser": {"intent": "car_advice", "confidence": 0.9},
+    "how often should i change the oil on my lexus": {"intent": "car_advice", "confidence": 0.9},
+    "ضو المكينة شغال": {"intent": "car_advice", "confidence": 0.9},
 }
 
 
@@ -108,3 +119,78 @@ def test_booking_the_service_an_article_offers_starts_the_booking_with_that_serv
     [reply] = c.say(payload="intent:book_service?service=air_conditioning")
     # Fatima has one car, and the service is known: the branch is asked next
     assert all(o.id.startswith("branch:") for o in reply.options)
+
+
+# --- fitted to the customer's car ------------------------------------------------------------------------------
+
+def _section(reply_text: str, model: str) -> str:
+    """The lines under the heading of one of the customer's cars."""
+    lines = reply_text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(text("advice_your_car", "en", vehicle="")[:5])
+                 and model in line)
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(("•", "("))), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def test_tyre_pressures_come_from_the_workshop_table_for_each_of_the_customers_cars_with_their_source(demo_app):
+    [reply] = _chat(demo_app, AHMED).say("what tyre pressure should i use in this heat")
+    land_cruiser, lexus = _section(reply.text, "Land Cruiser"), _section(reply.text, "Lexus ES")
+    assert "33 psi front, 33 psi rear" in land_cruiser and "36 psi front, 36 psi rear" in lexus
+    assert "Workshop data sheet (demo)" in land_cruiser and "Workshop data sheet (demo)" in lexus
+    assert reply.text.index("door jamb") < reply.text.index("33 psi")  # the article first, then the car
+
+
+def test_the_car_the_question_names_is_the_only_one_answered_for_also_after_a_pick(demo_app):
+    c = _chat(demo_app, AHMED)
+    [pick] = c.say("what tyre pressure for my lexus")  # the pressure itself or the warning light?
+    assert [o.id for o in pick.options][:1] == ["advice:tyre_pressure_heat"]
+    [reply] = c.say(payload="advice:tyre_pressure_heat")
+    assert "36 psi front" in reply.text and "Land Cruiser" not in reply.text and "33 psi" not in reply.text
+
+
+def test_arabic_answers_carry_the_figures_in_arabic(demo_app):
+    [reply] = _chat(demo_app, FATIMA).say("كم هوا احط في الكفرات")
+    assert text("advice_fig_tyres", "ar", front=35, rear=35) in reply.text
+    assert "Workshop data sheet (demo)" in reply.text and "Nissan Patrol 2022" in reply.text
+
+
+def test_no_figure_is_made_up_where_the_workshop_table_has_none(demo_app):
+    # The Land Cruiser's row leaves the oil empty (it depends on the engine); the Lexus has its grade.
+    [reply] = _chat(demo_app, AHMED).say("which engine oil should i use")
+    land_cruiser, lexus = _section(reply.text, "Land Cruiser"), _section(reply.text, "Lexus ES")
+    assert text("advice_fig_oil_unknown", "en") in land_cruiser and not re.search(r"\dW-\d", land_cruiser)
+    assert "0W-20, about 4.5 litres" in lexus
+    with demo_app.transaction() as session:  # no figures at all: every car points to the label or the manual
+        for row in session.scalars(select(ModelFigures)):
+            session.delete(row)
+    [reply] = _chat(demo_app, AHMED).say("what tyre pressure should i use in this heat")
+    assert reply.text.count(text("advice_fig_tyres_unknown", "en")) == 2
+    assert not re.search(r"\d+\s*psi", reply.text, re.IGNORECASE) and "Workshop data sheet" not in reply.text
+
+
+def test_a_fault_question_says_until_when_the_customers_warranty_covers_that_part(demo_app):
+    [reply] = _chat(demo_app, AHMED).say("gearbox warning light on my land cruiser")
+    with demo_app.transaction() as session:
+        vehicle = session.scalar(select(Vehicle).where(Vehicle.model == "Land Cruiser", Vehicle.plate.is_not(None))
+                                 .where(Vehicle.owner.has(phone=AHMED)))
+        warranty = cover_of(session, vehicle, demo_app.clock.now().date()).warranty
+        expected = text("advice_covered", "en", component=text("warranty_component_transmission", "en"),
+                        tier=warranty.tier.name_en, end=formats.day(warranty.end_date, "en"),
+                        limit=formats.number(warranty.mileage_limit_km))
+    assert expected in reply.text and "Lexus" not in reply.text
+
+
+def test_a_wear_part_is_said_not_to_be_covered_and_why(demo_app):
+    [reply] = _chat(demo_app, AHMED).say("my brakes are squeaking on the land cruiser")
+    assert "does not cover the " in reply.text and text("warranty_why_wear", "en") in reply.text
+
+
+def test_how_often_to_change_the_oil_tells_when_the_cars_next_service_is_due(demo_app):
+    [reply] = _chat(demo_app, AHMED).say("how often should i change the oil on my lexus")
+    assert "the next service is due on" in reply.text and "Lexus ES 2022" in reply.text
+    assert "0W-20" in reply.text and "Land Cruiser" not in reply.text
+
+
+def test_a_sender_who_is_not_a_customer_gets_the_article_without_personal_lines(demo_app):
+    [reply] = _chat(demo_app, "+971509999001").say("what tyre pressure should i use in this heat")
+    assert "door jamb" in reply.text and "psi front" not in reply.text and "Your " not in reply.text

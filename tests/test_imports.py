@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.imports import ImportFailed, import_file
-from db.models import Customer, MileageReading, ServiceRecord, Vehicle
+from db.models import Customer, MileageReading, ModelFigures, ServiceRecord, Vehicle
 from dealerbot.clock import FixedClock
 
 TODAY = date(2026, 11, 26)
@@ -246,3 +246,46 @@ def test_a_colour_column_is_imported_and_a_file_without_it_keeps_the_colour(sess
     assert (result.updated, result.unchanged) == (0, 3)
     session.refresh(cruiser)
     assert cruiser.colour == "Pearl White"
+
+
+# --- the workshop's model figures -----------------------------------------------------------------------------
+
+FIGURES = """\
+make,model,year_from,year_to,tyre_front_psi,tyre_rear_psi,oil_grade,oil_capacity_l,fuel_ron,source
+Toyota,Land Cruiser,2016,2021,33,33,,,91,LC200 GCC sheet
+Lexus,ES,2019,2025,36,36,0w20,"4,5",91,ES GCC sheet
+Nissan,Patrol,2014,2025,35,35,5W-30,6.5,95,Y62 sheet
+"""
+
+
+def test_model_figures_are_imported_with_empty_cells_as_unknown_and_reimporting_changes_nothing(
+        session, tmp_path, clock):
+    result = run(session, "model-figures", write(tmp_path, "f.csv", FIGURES), clock)
+    assert (result.inserted, result.updated) == (3, 0)
+    lc, es = (session.scalar(select(ModelFigures).where(ModelFigures.model == m)) for m in ("Land Cruiser", "ES"))
+    assert (lc.tyre_front_psi, lc.oil_grade, lc.oil_capacity_l, lc.fuel_ron) == (33, None, None, 91)
+    assert (es.oil_grade, es.oil_capacity_l, es.source, es.updated_on) == ("0W-20", Decimal("4.5"), "ES GCC sheet", TODAY)
+    again = run(session, "model-figures", write(tmp_path, "f.csv", FIGURES), clock)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    changed = run(session, "model-figures", write(tmp_path, "g.csv", FIGURES.replace("36,36,0w20", "35,35,0W-20")), clock)
+    assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 2)
+    session.refresh(es)
+    assert es.tyre_front_psi == 35 and count(session, ModelFigures) == 3
+
+
+def test_bad_model_figures_are_refused_by_line_and_nothing_is_written(session, tmp_path, clock):
+    bad = (
+        "make,model,year_from,year_to,tyre_front_psi,tyre_rear_psi,oil_grade,oil_capacity_l,fuel_ron,source\n"
+        "Toyota,Camry,2018,2024,35,35,0W-20,4.5,91,sheet\n"  # line 2: fine, but must not be written
+        "Toyota,Prado,2018,2016,33,33,,,,sheet\n"  # line 3: years the wrong way round
+        "Toyota,Hilux,2016,2024,330,33,,,,sheet\n"  # line 4: 330 psi is not a tyre pressure
+        "Toyota,Corolla,2019,2024,33,33,thick,,,sheet\n"  # line 5: not an oil grade
+        "Toyota,Fortuner,2016,2024,33,33,,,93,sheet\n"  # line 6: no such pump grade
+        "Toyota,Camry,2022,2025,36,36,,,,sheet\n"  # line 7: overlaps line 2's years
+        "Toyota,Yaris,2019,2024,33,33,,,,\n"  # line 8: where the figures come from is required
+    )
+    errors = failure(session, "model-figures", write(tmp_path, "bad.csv", bad), clock)
+    assert [e.split(":")[0] for e in errors] == [f"line {n}" for n in range(3, 9)]
+    assert "before year_from" in errors[0] and "tyre_front_psi" in errors[1] and "oil_grade" in errors[2]
+    assert "fuel_ron" in errors[3] and "overlaps" in errors[4] and "line 2" in errors[4] and "source" in errors[5]
+    assert count(session, ModelFigures) == 0

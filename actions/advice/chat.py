@@ -8,9 +8,11 @@ told honestly that a service advisor will answer, and the question goes to the a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from actions.advice.knowledge import Article, articles
+from actions.advice.personal import for_car
 from actions.advice.retrieval import ANSWER_SCORE, Finding, Index, find
 from actions.appointments.service import service_by_code
 from actions.kit.flows import Flow, Handlers
@@ -47,18 +49,29 @@ def _action(turn: Turn, article: Article) -> list[Option]:
     return []
 
 
-def show(turn: Turn, article: Article) -> Reply:
-    """One article as the answer, with its follow-up option."""
+def _article_option(article: Article, language: str) -> Option:
+    """An option that answers with this article (typed, its title picks it too)."""
+    return Option(f"intent:car_advice?article={article.id}", article.title.of(language))
+
+
+def show(turn: Turn, article: Article, also: Sequence[Article] = (), asked: str | None = None) -> Reply:
+    """One article as the answer, with its follow-up option, and (`also`) the other articles that matched
+    about as well (a safety answer is shown first even when the question may be about one of those).
+    `asked`: the question, when it was an earlier message (the car it names is the one answered for)."""
     turn.finish()
-    options = _action(turn, article)
+    options = _action(turn, article) + [_article_option(a, turn.language) for a in also]
     turn.offer(options)
     log.info("advice_given", article=article.id, safety=article.safety)
     key = "advice_answer_stop" if article.safety == "stop" else "advice_answer"
-    return turn.reply(key, options, title=article.title.of(turn.language), answer=article.answer.of(turn.language))
+    # The customer's own car after the article (a safety answer always comes first and is never softened).
+    personal = "".join(f"\n{line}" for line in for_car(turn, article, asked))
+    return turn.reply(key, options, title=article.title.of(turn.language), answer=article.answer.of(turn.language),
+                      personal=personal)
 
 
 def _pick(turn: Turn, finding: Finding) -> Reply:
     options = [Option(f"advice:{h.article.id}", h.article.title.of(turn.language)) for h in finding.hits]
+    turn.data = {"asked": turn.said[:500]}
     return turn.ask(ADVICE_PICK, "advice_pick", options)
 
 
@@ -72,13 +85,24 @@ def advise(turn: Turn, asked: bool = False) -> Reply | None:
     finding = find(index(), turn.said, ANSWER_SCORE * (1 if asked else UNASKED_FACTOR))
     if not finding.answered:
         return None
-    if len(finding.hits) == 1 or finding.hits[0].article.safety == "stop":
-        return show(turn, finding.hits[0].article)
+    first, *others = (h.article for h in finding.hits)
+    if not others:
+        return show(turn, first)
+    if first.safety == "stop":
+        # Stop driving comes first, whatever else the question may be about; the others stay one tap away.
+        return show(turn, first, also=others)
     return _pick(turn, finding)
+
+
+def _article(article_id: str | None) -> Article | None:
+    return next((a for a in index().articles if a.id == article_id), None)
 
 
 @handlers.intent("car_advice")
 def car_advice(turn: Turn) -> Reply:
+    chosen = _article(turn.hints.get("article"))
+    if chosen is not None:  # an article offered beside a safety answer, picked
+        return show(turn, chosen)
     answer = advise(turn, asked=True)
     if answer is not None:
         return answer
@@ -94,8 +118,7 @@ def car_advice(turn: Turn) -> Reply:
 
 @handlers.step(ADVICE_PICK, keeps=("car_advice",))
 def car_advice_pick(turn: Turn) -> Reply:
-    chosen = turn.picked("advice")
-    article = next((a for a in index().articles if a.id == chosen), None)
+    article = _article(turn.picked("advice"))
     if article is None:
         return turn.ask(ADVICE_PICK, "advice_pick_again", turn.offered)
-    return show(turn, article)
+    return show(turn, article, asked=turn.data.get("asked"))

@@ -13,10 +13,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from actions.warranty.rules import COMPONENTS
+
 ARTICLES = Path(__file__).resolve().parent / "articles"
 SERVICES = ("oil_change", "minor_service", "major_service", "air_conditioning", "brakes", "tyres", "battery",
             "wheel_alignment", "inspection", "diagnostics", "detailing", "car_wash")
 Safety = Literal["stop", "soon", "info"]
+# The workshop figures an article's answer is followed by, for the customer's own car (db ModelFigures).
+Figure = Literal["tyre_pressure", "oil", "fuel"]
 
 
 class Bilingual(BaseModel):
@@ -62,6 +66,24 @@ class Article(BaseModel):
     keywords: Words
     questions: Words
     answer: Bilingual
+    # For the customer's own car, after the answer: the workshop's figures of its model, what its warranty
+    # says of these components (warranty component codes), and (due) when its next service is due.
+    figures: tuple[Figure, ...] = ()
+    components: tuple[str, ...] = ()
+    due: bool = False
+
+    @field_validator("components")
+    @classmethod
+    def _components(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [c for c in value if c not in COMPONENTS]
+        if unknown:
+            raise ValueError(f"unknown warranty component(s) {unknown}; use {', '.join(COMPONENTS)}")
+        return value
+
+    @property
+    def personal(self) -> bool:
+        """Whether the answer says something about the customer's own car."""
+        return bool(self.figures or self.components or self.due)
 
     @field_validator("action")
     @classmethod

@@ -2,7 +2,8 @@
 keywords and example questions in English, Arabic and Arabizi, on the project's text normalisation.
 
 A question is compared with one document per article. Its tokens are `norm`ed words with the Arabic
-prefixes glued to a word taken off ("والمكيف" → "مكيف") and a Latin plural "s" dropped, plus the pairs of
+prefixes glued to a word taken off ("والمكيف" → "مكيف") and a Latin plural "s" dropped, car names left out
+(the article is about the question, not the model: the answer fits the car afterwards), plus the pairs of
 neighbouring tokens ("check engine", "ضو المكينه"), so a phrase counts more than its words apart; a second
 BM25 over character 4-grams of the words helps rank typos and word forms. Words that say nothing about a
 topic (pronouns, "car", "please", greetings) are left out, so an off-topic question scores low.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from rank_bm25 import BM25Okapi
 
 from actions.advice.knowledge import Article
+from actions.kit.cars import strip_names
 from actions.kit.normalise import norm
 
 # Arabic prefixes glued to a word, longest first; taken off when at least three letters remain.
@@ -40,7 +42,7 @@ _STOPWORDS = frozenset(norm("""
 def tokens(text: str | None) -> list[str]:
     """What retrieval compares: normalised words without glued prefixes, stopwords out, and their pairs."""
     words = []
-    for word in norm(text).split():
+    for word in strip_names(norm(text)).split():
         if word in _STOPWORDS:
             continue
         for prefix in _AR_PREFIXES:

@@ -197,3 +197,19 @@ def strip_cars(session: Any, said: str) -> str:
     for pattern, *_ in aliases(session):
         said = pattern.sub(" ", said)
     return said
+
+
+# Car names that are also everyday words in a question about a car ("the edge of the tyre", "a sunny day").
+_EVERYDAY_NAMES = frozenset({"edge", "sunny", "accent", "accord", "civic", "explorer", "defender", "genesis"})
+
+
+@functools.cache
+def _names_pattern() -> re.Pattern[str]:
+    names = sorted({name for (name, _make, _model) in _static_aliases() if name not in _EVERYDAY_NAMES},
+                   key=len, reverse=True)
+    return re.compile(rf"(?<!\w){AR_PREFIX}(?:{'|'.join(map(re.escape, names))})s?(?!\w)")
+
+
+def strip_names(said: str) -> str:
+    """`norm`ed text without the catalogue's car names (no database: for text compared with data files)."""
+    return _names_pattern().sub(" ", said)

@@ -45,18 +45,19 @@ def by_id(vehicles: Sequence[Vehicle], vehicle_id: object) -> Vehicle | None:
     return next((v for v in vehicles if str(v.id) == str(vehicle_id)), None)
 
 
-def named(turn: Turn, vehicles: Sequence[Vehicle]) -> Vehicle | None:
-    """The one car of `vehicles` the message names (or a picked menu option carried as a hint), else None."""
-    hinted = turn.hints.get("vehicle")
+def named(turn: Turn, vehicles: Sequence[Vehicle], text: str | None = None) -> Vehicle | None:
+    """The one car of `vehicles` the message names (or a picked menu option carried as a hint), else None.
+    `text`: an earlier message of the customer to read instead (its entities are not known)."""
+    hinted = turn.hints.get("vehicle") if text is None else None
     if hinted is not None:
         return by_id(vehicles, hinted)
-    said_raw = ascii_digits(turn.message.text)
+    said_raw = ascii_digits(turn.message.text if text is None else text)
     if not said_raw.strip() or not vehicles:
         return None
     said = norm(said_raw)
     compact = re.sub(r"[^a-z0-9]", "", said_raw.lower())
-    vins = {vin.strip().upper() for vin in turn.parse.values("vin")}
-    plates = {norm(p) for p in turn.parse.values("plate")}
+    vins = {vin.strip().upper() for vin in turn.parse.values("vin")} if text is None else set()
+    plates = {norm(p) for p in turn.parse.values("plate")} if text is None else set()
     for vehicle in vehicles:
         if vehicle.vin.upper() in vins or vehicle.vin.lower() in compact:
             return vehicle
