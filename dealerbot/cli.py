@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     advice_eval.add_argument("--misses", action="store_true", help="also list every question answered wrongly")
     advice_commands.add_parser("check", help="read and check every article file")
     advice_commands.add_parser(
-        "tune", help="top-1 accuracy and honest answers per threshold on development data (not the held-out set)"
+        "tune", help="top-1 accuracy, safety answers and honest answers per pair of thresholds on development data "
+                     "(not the held-out set)"
     )
     db = commands.add_parser("db", help="the service database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
@@ -144,9 +145,11 @@ def _advice(args: argparse.Namespace) -> int:
         print(f"{len(articles)} articles, {stops} of them safety (stop driving) topics: all readable")
         return 0
     if args.advice_command == "tune":
-        rows = evaluation.tune(articles, evaluation.load(evaluation.DEV), [float(x) for x in range(2, 61, 2)])
+        rows = evaluation.tune(articles, evaluation.load(evaluation.DEV), [float(x) for x in range(6, 17)],
+                               [float(x) for x in range(3, 11)])
         for row in rows:
-            print(f"threshold {row['threshold']:5.1f}: top-1 {row['top1']:.3f}, honest {row['honest']:.3f}")
+            print(f"answer {row['answer_score']:4.1f}, stop {row['stop_score']:4.1f}: top-1 {row['top1']:.3f}, "
+                  f"safety first {row['safety_first']}, honest {row['honest']:.3f}")
         return 0
     path = args.file or evaluation.HELDOUT
     if not path.exists():

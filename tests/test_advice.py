@@ -53,6 +53,22 @@ def test_an_articles_own_words_find_it_and_an_unrelated_question_finds_none():
     assert not find(index, "who won the football match yesterday").answered
 
 
+def test_below_the_answer_threshold_only_an_article_that_says_to_stop_driving_is_still_given():
+    index = Index(articles())
+    for question, safety in (("the red oil light came on", "stop"), ("how often should i wash the car", "info")):
+        best = index.search(question)[0]
+        assert best.article.safety == safety, question
+        finding = find(index, question, answer_score=best.words + 1, stop_score=best.words)
+        assert (finding.best == best.article) if safety == "stop" else not finding.answered, question
+        assert not find(index, question, answer_score=best.words + 1, stop_score=best.words + 0.5).answered
+
+
+def test_a_glued_arabic_letter_is_taken_off_only_where_the_articles_know_the_rest_better():
+    index = Index(articles())
+    assert "فرامل" in tokens("الفرامل", index.known) and "فرامل" in tokens("فرامل", index.known)
+    assert tokens("وحرارة", index.known)[0] == tokens("حرارة", index.known)[0]
+
+
 def test_the_held_out_evaluation_reports_every_figure():
     report = evaluation.evaluate(Index(articles()), evaluation.load()).as_dict()
     assert report["covered"] >= 120 and report["uncovered"] >= 40

@@ -13,7 +13,7 @@ from functools import cache
 
 from actions.advice.knowledge import Article, articles
 from actions.advice.personal import for_car
-from actions.advice.retrieval import ANSWER_SCORE, Finding, Index, find
+from actions.advice.retrieval import ANSWER_SCORE, STOP_SCORE, Finding, Index, find
 from actions.appointments.service import service_by_code
 from actions.kit.flows import Flow, Handlers
 from actions.kit.turn import Turn
@@ -82,7 +82,8 @@ UNASKED_FACTOR = 1.5
 def advise(turn: Turn, asked: bool = False) -> Reply | None:
     """The answer to a car-care question when an article answers it, else None. `asked`: the NLU read
     the message as one (`car_advice`); otherwise (out of scope, fallback) a clearer match is needed."""
-    finding = find(index(), turn.said, ANSWER_SCORE * (1 if asked else UNASKED_FACTOR))
+    factor = 1 if asked else UNASKED_FACTOR
+    finding = find(index(), turn.said, ANSWER_SCORE * factor, STOP_SCORE * factor)
     if not finding.answered:
         return None
     first, *others = (h.article for h in finding.hits)

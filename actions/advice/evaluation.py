@@ -59,8 +59,9 @@ def load(path: Path = HELDOUT) -> dict[str, list[dict[str, str]]]:
     return {"covered": list(data.get("covered") or []), "uncovered": list(data.get("uncovered") or [])}
 
 
-def evaluate(index: Index, questions: dict[str, list[dict[str, str]]], answer_score: float | None = None) -> Report:
-    kwargs = {} if answer_score is None else {"answer_score": answer_score}
+def evaluate(index: Index, questions: dict[str, list[dict[str, str]]], answer_score: float | None = None,
+             stop_score: float | None = None) -> Report:
+    kwargs = {k: v for k, v in (("answer_score", answer_score), ("stop_score", stop_score)) if v is not None}
     by_id = {a.id: a for a in index.articles}
     report = Report()
     for item in questions["covered"]:
@@ -87,26 +88,43 @@ def evaluate(index: Index, questions: dict[str, list[dict[str, str]]], answer_sc
 DEV = Path(__file__).resolve().parents[2] / "tests" / "data" / "advice_dev.yml"
 
 
-def tune(articles: Sequence[Article], dev: dict[str, list[dict[str, str]]],
-         thresholds: Sequence[float]) -> list[dict[str, float]]:
-    """What each answer threshold would give on development data (never the held-out set): each
-    article's own example questions, one at a time left out of its article (top-1 accuracy), and the
-    development set's uncovered questions (how many get the honest answer)."""
-    positives: list[tuple[str, list[tuple[str, float]]]] = []  # expected id, ranked (id, score)
+def _positives(articles: Sequence[Article], dev: dict[str, list[dict[str, str]]]) -> list[tuple[str, Index, str]]:
+    """(expected article, index, question): each article's own example questions with the question left out
+    of its article, and the development set's covered questions with the full index."""
+    out = []
+    full = Index(articles)
     for number, article in enumerate(articles):
         for language in ("en", "ar", "arabizi"):
             questions = getattr(article.questions, language)
             for i, question in enumerate(questions):
                 others = tuple(q for j, q in enumerate(questions) if j != i)
                 held = article.model_copy(update={"questions": article.questions.model_copy(update={language: others})})
-                index = Index([*articles[:number], held, *articles[number + 1:]])
-                positives.append((article.id, [(h.article.id, h.words) for h in index.search(question)]))
+                out.append((article.id, Index([*articles[:number], held, *articles[number + 1:]]), question))
+    out.extend((item["topic"], full, item["text"]) for item in dev["covered"])
+    return out
+
+
+def tune(articles: Sequence[Article], dev: dict[str, list[dict[str, str]]], answer_scores: Sequence[float],
+         stop_scores: Sequence[float]) -> list[dict[str, Any]]:
+    """What each pair of thresholds would give on development data (never the held-out set): top-1
+    accuracy over the articles' own example questions (each left out of its article in turn) and the
+    development set's covered questions, safety questions answered with a safety article first, and the
+    development set's uncovered questions told honestly that an advisor will answer."""
+    by_id = {a.id: a for a in articles}
+    positives = _positives(articles, dev)
     full = Index(articles)
-    negatives = [[(h.article.id, h.words) for h in full.search(item["text"])] for item in dev["uncovered"]]
     rows = []
-    for threshold in thresholds:
-        right = sum(1 for expected, ranked in positives if ranked and ranked[0][1] >= threshold and ranked[0][0] == expected)
-        honest = sum(1 for ranked in negatives if not ranked or ranked[0][1] < threshold)  # (id, words score)
-        rows.append({"threshold": threshold, "top1": round(right / max(len(positives), 1), 3),
-                     "honest": round(honest / max(len(negatives), 1), 3)})
+    for answer_score in answer_scores:
+        for stop_score in (s for s in stop_scores if s <= answer_score):
+            right = safe = stops = 0
+            for expected, index, question in positives:
+                finding = find(index, question, answer_score, stop_score)
+                right += bool(finding.best and finding.best.id == expected)
+                if by_id[expected].safety == "stop":
+                    stops += 1
+                    safe += bool(finding.best and finding.best.safety == "stop")
+            honest = sum(1 for item in dev["uncovered"] if not find(full, item["text"], answer_score, stop_score).answered)
+            rows.append({"answer_score": answer_score, "stop_score": stop_score,
+                         "top1": round(right / max(len(positives), 1), 3),
+                         "honest": round(honest / max(len(dev["uncovered"]), 1), 3), "safety_first": f"{safe}/{stops}"})
     return rows
