@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from actions.kit import choice as choices
 from actions.kit import menu
-from actions.kit.flows import SWITCH_CONFIDENCE, TASK_INTENTS, URGENT_INTENTS
+from actions.kit.flows import SWITCH_CONFIDENCE, TASK_INTENTS, URGENT_INTENTS, torn_between
 from actions.registry import INTENTS, STEPS, WHILE_HELD
 from actions.kit.turn import QUESTION_KEYS, Turn, leave_flow, split_intent_option, without_question
 from bot import language as lang
@@ -395,6 +395,8 @@ class Assistant:
         else:
             intent = turn.parse.intent
             turn.selected = turn.selected if picked is None else None
+            if turn.selected is None and turn.message.intent is None and torn_between(parse) is not None:
+                intent = FALLBACK_INTENT  # which of the two is asked (actions.general's fallback)
             if (
                 intent in CONFIRM_FIRST
                 and parse.degraded is None

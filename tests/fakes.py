@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from actions.kit.flows import torn_between
 from nlu.client import FALLBACK_INTENT, Entity, Parse
 
 # Whole-word keywords → intent; the first rule that matches wins.
@@ -120,8 +121,8 @@ def row_of(parse: Parse) -> dict[str, Any]:
             {"name": e.name, "value": template(e.value), "text": template(e.text), "start": e.start, "end": e.end}
             for e in parse.entities
         ]
-    if parse.intent == FALLBACK_INTENT and parse.ranking:
-        # What the model was torn between decides what the fallback asks (actions.general.torn_between).
+    if parse.ranking and (parse.intent == FALLBACK_INTENT or torn_between(parse) is not None):
+        # What the model was torn between decides what is asked (actions.kit.flows.torn_between).
         ranked = [(intent, confidence) for intent, confidence in parse.ranking if intent != FALLBACK_INTENT]
         row["ranking"] = [[intent, round(confidence, 3)] for intent, confidence in ranked[:2]]
     return row

@@ -424,6 +424,21 @@ def test_a_no_that_answers_the_question_stays_a_no(chat):
     assert reply.options and reply.options[0].id == "yes"
 
 
+@pytest.mark.parametrize(("ranking", "asked"), [
+    ([["parts_order", 0.48], ["book_service", 0.46]], True),  # the model picked one, by a hair: asked
+    ([["parts_order", 0.55], ["book_service", 0.40]], False),  # a clear enough lead: acted on
+])
+def test_two_requests_nearly_as_likely_are_asked_about_even_when_the_model_picked_one(demo_app, ranking, asked):
+    from tests.scenario import stated
+
+    said = "abgha filter mokayef lel patrol, 3ndkom?"
+    table = {said: {"intent": ranking[0][0], "confidence": ranking[0][1], "ranking": ranking}}
+    [reply] = stated(demo_app, table, FATIMA).say(said)
+    assert (reply.text == text("did_you_mean", "ar")) is asked
+    assert _ids(reply) == (["intent:parts_order", "intent:book_service"] if asked else
+                           [o.id for o in reply.options if o.id.startswith("preference:")])
+
+
 def test_a_message_the_model_is_torn_about_is_asked_with_the_two_and_answered_from_it(demo_app):
     from tests.scenario import stated
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from actions.advice.chat import advise
 from actions.kit.menu import with_menu
 from actions.kit.types import Reply
-from actions.kit.flows import TASK_INTENTS, Handlers
-from nlu.client import FALLBACK_INTENT
+from actions.kit.flows import Handlers, torn_between
 from actions.kit.turn import Turn
 
 handlers = Handlers()
@@ -45,28 +44,11 @@ def out_of_scope(turn: Turn) -> Reply:
     return advise(turn) or with_menu(turn, "out_of_scope_reply")
 
 
-# The model torn between two requests ("abgha filter el mokayaf lel patrol, mawjood?": book_service 0.49,
-# parts_order 0.48): both at least this likely, together most of the probability: asked which one.
-TORN_EACH = 0.3
-TORN_BOTH = 0.7
-
-
-def torn_between(turn: Turn) -> tuple[str, str] | None:
-    """The two requests the model could not tell apart, when it was torn between two."""
-    ranking = [(intent, p) for intent, p in turn.parse.ranking if intent != FALLBACK_INTENT]  # Rasa puts it first
-    if turn.parse.degraded is not None or len(ranking) < 2:
-        return None
-    (first, p1), (second, p2) = ranking[:2]
-    if {first, second} <= TASK_INTENTS and p2 >= TORN_EACH and p1 + p2 >= TORN_BOTH:
-        return first, second
-    return None
-
-
 @handlers.intent("nlu_fallback")
 def fallback(turn: Turn) -> Reply:
     if turn.parse.degraded is None and turn.said.strip() and (answer := advise(turn)) is not None:
         return answer
-    torn = torn_between(turn)
+    torn = torn_between(turn.parse)
     if torn is not None:
         options = [turn.option(f"intent:{intent}", f"intent_label_{intent}") for intent in torn]
         turn.offer(options)

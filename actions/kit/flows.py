@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from actions.kit.turn import Turn
 from actions.kit.types import Reply
+from nlu.client import FALLBACK_INTENT, Parse
 
 Handler = Callable[[Turn], Reply | list[Reply]]
 
@@ -39,6 +40,26 @@ TASK_INTENTS = frozenset(
         "dealership_info", "human_agent", "feedback", "stop_notifications", "report_mileage",
     }
 )
+
+# The model torn between two requests ("abgha filter el mokayaf lel patrol, mawjood?": parts_order 0.48,
+# book_service 0.46): both at least TORN_EACH likely, together at least TORN_BOTH, and at most TORN_GAP
+# apart: asked which one (the model's own ambiguity fallback only catches a gap of 0.02, which a retraining
+# moves either side of).
+TORN_EACH = 0.3
+TORN_BOTH = 0.7
+TORN_GAP = 0.05
+
+
+def torn_between(parse: Parse) -> tuple[str, str] | None:
+    """The two requests the model could not tell apart, when it was torn between two."""
+    ranking = [(intent, p) for intent, p in parse.ranking if intent != FALLBACK_INTENT]  # Rasa puts it first
+    if parse.degraded is not None or len(ranking) < 2:
+        return None
+    (first, p1), (second, p2) = ranking[:2]
+    if {first, second} <= TASK_INTENTS and p2 >= TORN_EACH and p1 + p2 >= TORN_BOTH and p1 - p2 <= TORN_GAP:
+        return first, second
+    return None
+
 # Intents that leave any flow, even a step waiting for free text: someone stuck on the road.
 URGENT_INTENTS = frozenset({"roadside_assistance"})
 
