@@ -145,11 +145,12 @@ def _advice(args: argparse.Namespace) -> int:
         print(f"{len(articles)} articles, {stops} of them safety (stop driving) topics: all readable")
         return 0
     if args.advice_command == "tune":
-        rows = evaluation.tune(articles, evaluation.load(evaluation.DEV), [float(x) for x in range(6, 17)],
+        rows = evaluation.tune(articles, evaluation.load(evaluation.DEV), [float(x) for x in range(8, 19)],
                                [float(x) for x in range(3, 11)])
         for row in rows:
-            print(f"answer {row['answer_score']:4.1f}, stop {row['stop_score']:4.1f}: top-1 {row['top1']:.3f}, "
-                  f"safety first {row['safety_first']}, honest {row['honest']:.3f}")
+            print(f"answer {row['answer_score']:4.1f}, stop {row['stop_score']:4.1f}: top-1 {row['top1']:.3f} "
+                  f"(own questions {row['top1_own']:.3f}), safety first {row['safety_first']}, "
+                  f"honest {row['honest']:.3f}")
         return 0
     path = args.file or evaluation.HELDOUT
     if not path.exists():

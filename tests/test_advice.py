@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from actions.advice import evaluation
 from actions.advice.knowledge import KnowledgeError, articles, read_articles
-from actions.advice.retrieval import Index, find, tokens
+from actions.advice.retrieval import Index, asks_price, find, tokens
 from actions.kit.catalog import text
 import re
 
@@ -53,6 +53,17 @@ def test_an_articles_own_words_find_it_and_an_unrelated_question_finds_none():
     assert not find(index, "who won the football match yesterday").answered
 
 
+def test_tuning_reports_each_pair_of_thresholds_on_development_questions():
+    dev = {"covered": [{"text": "what tyre pressure should i use in the summer heat", "topic": "tyre_pressure_heat"},
+                       {"text": "the red oil light came on while driving", "topic": "oil_pressure_light"}],
+           "uncovered": [{"text": "how often should i change the spark plugs"}]}
+    rows = evaluation.tune(articles(), dev, [10.0, 1000.0], [5.0, 1000.0], with_own=False)
+    assert [(r["answer_score"], r["stop_score"]) for r in rows] == [(10.0, 5.0), (1000.0, 5.0), (1000.0, 1000.0)]
+    assert rows[0]["top1"] == 1.0 and rows[0]["safety_first"] == "1/1"
+    assert rows[1]["top1"] == 0.5 and rows[1]["safety_first"] == "1/1"  # only the stop-driving one is answered
+    assert rows[2] == {**rows[2], "top1": 0.0, "honest": 1.0, "safety_first": "0/1"}
+
+
 def test_below_the_answer_threshold_only_an_article_that_says_to_stop_driving_is_still_given():
     index = Index(articles())
     for question, safety in (("the red oil light came on", "stop"), ("how often should i wash the car", "info")):
@@ -69,11 +80,16 @@ def test_a_glued_arabic_letter_is_taken_off_only_where_the_articles_know_the_res
     assert tokens("وحرارة", index.known)[0] == tokens("حرارة", index.known)[0]
 
 
-def test_the_held_out_evaluation_reports_every_figure():
-    report = evaluation.evaluate(Index(articles()), evaluation.load()).as_dict()
-    assert report["covered"] >= 120 and report["uncovered"] >= 40
-    assert set(report) >= {"top1_accuracy", "honest_rate", "safety_first", "by_language"}
-    assert set(report["by_language"]) == {"en", "ar", "arabizi"}
+def test_the_held_out_evaluation_reports_every_figure_and_meets_the_targets():
+    report = evaluation.evaluate(Index(articles()), evaluation.load())
+    figures = report.as_dict()
+    assert figures["covered"] >= 120 and figures["uncovered"] >= 40
+    assert set(figures) >= {"top1_accuracy", "honest_rate", "safety_first", "by_language"}
+    assert set(figures["by_language"]) == {"en", "ar", "arabizi"}
+    # The targets, on questions never used to tune (an edit of the articles that breaks one fails here).
+    assert report.top1.rate >= 0.85, report.misses
+    assert report.honest.rate >= 0.9, report.misses
+    assert report.safety_first.total >= 40 and report.safety_first.right == report.safety_first.total
 
 
 # --- in chat ------------------------------------------------------------------------------------------------
@@ -84,13 +100,15 @@ ADVICE_NLU = {
     "ليش المكيف ما يبرد زين": {"intent": "car_advice", "confidence": 0.9},
     "how do i fold the third row seats in a tahoe": {"intent": "car_advice", "confidence": 0.9},
     "what tyre pressure in this heat?": {"intent": "out_of_scope", "confidence": 0.6},
-    "what tyre pressure for my lexus": {"intent": "car_advice", "confidence": 0.9},
+    "my tyre pressure light is on, what pressure should the tyres be on my lexus": {"intent": "car_advice", "confidence": 0.9},
     "كم هوا احط في الكفرات": {"intent": "car_advice", "confidence": 0.9},
     "which engine oil should i use": {"intent": "car_advice", "confidence": 0.9},
     "gearbox warning light on my land cruiser": {"intent": "car_advice", "confidence": 0.9},
-    "my brakes are squeaking on the land cruiser": {"intent": "car_advice", "confidence": 0.9},
+    "my brakes are squeaking and squealing when i stop on the land cruiser": {"intent": "car_advice", "confidence": 0.9},
     "how often should i change the oil on my lexus": {"intent": "car_advice", "confidence": 0.9},
     "ضو المكينة شغال": {"intent": "car_advice", "confidence": 0.9},
+    "brake light is on, do i need to top up brake fluid": {"intent": "car_advice", "confidence": 0.9},
+    "how much are new brake pads for my land cruiser": {"intent": "car_advice", "confidence": 0.9},
 }
 
 
@@ -110,6 +128,23 @@ def test_an_arabic_question_is_answered_in_arabic_with_the_matching_service_to_b
     [reply] = _chat(demo_app, FATIMA).say("ليش المكيف ما يبرد زين")
     assert any("\u0600" <= ch <= "\u06ff" for ch in reply.text)
     assert [o.id for o in reply.options] == ["intent:book_service?service=air_conditioning"]
+
+
+def test_a_safety_answer_comes_first_and_the_other_close_article_is_one_tap_away(demo_app):
+    c = _chat(demo_app, AHMED)
+    [reply] = c.say("brake light is on, do i need to top up brake fluid")
+    light, fluid = (next(a for a in articles() if a.id == i) for i in ("brake_warning_light", "brake_fluid"))
+    assert reply.text.startswith(f"⚠️ {light.title.en}")
+    assert [o.id for o in reply.options] == ["intent:roadside_assistance", "intent:car_advice?article=brake_fluid"]
+    [other] = c.say(payload="intent:car_advice?article=brake_fluid")
+    assert other.text.startswith(fluid.title.en) and fluid.answer.en in other.text
+
+
+def test_a_price_question_is_for_an_advisor_not_an_article(demo_app):
+    assert asks_price("كم سعر البطارية الأصلية") and asks_price("how much are brake pads") and asks_price("kam si3r el tayer")
+    assert not asks_price("how much psi in summer") and not asks_price("how much oil does it take")
+    [reply] = _chat(demo_app, AHMED).say("how much are new brake pads for my land cruiser")
+    assert reply.text == text("advice_advisor_will_answer", "en")
 
 
 def test_a_question_no_article_answers_goes_to_an_advisor_and_the_customer_is_told(demo_app):
@@ -158,8 +193,8 @@ def test_tyre_pressures_come_from_the_workshop_table_for_each_of_the_customers_c
 
 def test_the_car_the_question_names_is_the_only_one_answered_for_also_after_a_pick(demo_app):
     c = _chat(demo_app, AHMED)
-    [pick] = c.say("what tyre pressure for my lexus")  # the pressure itself or the warning light?
-    assert [o.id for o in pick.options][:1] == ["advice:tyre_pressure_heat"]
+    [pick] = c.say("my tyre pressure light is on, what pressure should the tyres be on my lexus")
+    assert {o.id for o in pick.options} == {"advice:tpms_light", "advice:tyre_pressure_heat"}  # light or pressure?
     [reply] = c.say(payload="advice:tyre_pressure_heat")
     assert "36 psi front" in reply.text and "Land Cruiser" not in reply.text and "33 psi" not in reply.text
 
@@ -197,7 +232,7 @@ def test_a_fault_question_says_until_when_the_customers_warranty_covers_that_par
 
 
 def test_a_wear_part_is_said_not_to_be_covered_and_why(demo_app):
-    [reply] = _chat(demo_app, AHMED).say("my brakes are squeaking on the land cruiser")
+    [reply] = _chat(demo_app, AHMED).say("my brakes are squeaking and squealing when i stop on the land cruiser")
     assert "does not cover the " in reply.text and text("warranty_why_wear", "en") in reply.text
 
 

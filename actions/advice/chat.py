@@ -75,14 +75,16 @@ def _pick(turn: Turn, finding: Finding) -> Reply:
     return turn.ask(ADVICE_PICK, "advice_pick", options)
 
 
-# A message the NLU did not take for a car-care question needs a clearer match to be answered as one.
-UNASKED_FACTOR = 1.5
+# A message the model could not place at all (its fallback: perhaps a garbled booking, "abgha oil change
+# lel patrol") needs a clearer match to be answered as a car-care question; one it took for a car
+# question, or for something out of the dealership's scope, is held to the usual thresholds.
+UNSURE_FACTOR = 1.5
 
 
-def advise(turn: Turn, asked: bool = False) -> Reply | None:
-    """The answer to a car-care question when an article answers it, else None. `asked`: the NLU read
-    the message as one (`car_advice`); otherwise (out of scope, fallback) a clearer match is needed."""
-    factor = 1 if asked else UNASKED_FACTOR
+def advise(turn: Turn, unsure: bool = False) -> Reply | None:
+    """The answer to a car-care question when an article answers it, else None. `unsure`: the model could
+    not place the message (a clearer match is needed)."""
+    factor = UNSURE_FACTOR if unsure else 1.0
     finding = find(index(), turn.said, ANSWER_SCORE * factor, STOP_SCORE * factor)
     if not finding.answered:
         return None
@@ -104,7 +106,7 @@ def car_advice(turn: Turn) -> Reply:
     chosen = _article(turn.hints.get("article"))
     if chosen is not None:  # an article offered beside a safety answer, picked
         return show(turn, chosen)
-    answer = advise(turn, asked=True)
+    answer = advise(turn)
     if answer is not None:
         return answer
     # No article answers it: an advisor does, and the customer is told so (not a guess).

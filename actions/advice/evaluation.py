@@ -88,12 +88,13 @@ def evaluate(index: Index, questions: dict[str, list[dict[str, str]]], answer_sc
 DEV = Path(__file__).resolve().parents[2] / "tests" / "data" / "advice_dev.yml"
 
 
-def _positives(articles: Sequence[Article], dev: dict[str, list[dict[str, str]]]) -> list[tuple[str, Index, str]]:
+def _positives(articles: Sequence[Article], dev: dict[str, list[dict[str, str]]],
+               with_own: bool = True) -> list[tuple[str, Index, str]]:
     """(expected article, index, question): each article's own example questions with the question left out
-    of its article, and the development set's covered questions with the full index."""
+    of its article (`with_own`), and the development set's covered questions with the full index."""
     out = []
     full = Index(articles)
-    for number, article in enumerate(articles):
+    for number, article in enumerate(articles if with_own else ()):
         for language in ("en", "ar", "arabizi"):
             questions = getattr(article.questions, language)
             for i, question in enumerate(questions):
@@ -105,26 +106,30 @@ def _positives(articles: Sequence[Article], dev: dict[str, list[dict[str, str]]]
 
 
 def tune(articles: Sequence[Article], dev: dict[str, list[dict[str, str]]], answer_scores: Sequence[float],
-         stop_scores: Sequence[float]) -> list[dict[str, Any]]:
+         stop_scores: Sequence[float], with_own: bool = True) -> list[dict[str, Any]]:
     """What each pair of thresholds would give on development data (never the held-out set): top-1
-    accuracy over the articles' own example questions (each left out of its article in turn) and the
-    development set's covered questions, safety questions answered with a safety article first, and the
-    development set's uncovered questions told honestly that an advisor will answer."""
+    accuracy on the development set's covered questions (`top1`, what the thresholds are chosen on, with
+    `honest`) and on the articles' own example questions, each left out of its article in turn
+    (`top1_own`: the training text itself, shown beside); safety questions of both answered with a safety
+    article first; the development set's uncovered questions told honestly that an advisor will answer."""
     by_id = {a.id: a for a in articles}
-    positives = _positives(articles, dev)
+    positives = _positives(articles, dev, with_own)
+    own = len(positives) - len(dev["covered"])
     full = Index(articles)
     rows = []
     for answer_score in answer_scores:
         for stop_score in (s for s in stop_scores if s <= answer_score):
-            right = safe = stops = 0
-            for expected, index, question in positives:
+            right = [False] * len(positives)
+            safe = stops = 0
+            for n, (expected, index, question) in enumerate(positives):
                 finding = find(index, question, answer_score, stop_score)
-                right += bool(finding.best and finding.best.id == expected)
+                right[n] = bool(finding.best and finding.best.id == expected)
                 if by_id[expected].safety == "stop":
                     stops += 1
                     safe += bool(finding.best and finding.best.safety == "stop")
             honest = sum(1 for item in dev["uncovered"] if not find(full, item["text"], answer_score, stop_score).answered)
             rows.append({"answer_score": answer_score, "stop_score": stop_score,
-                         "top1": round(right / max(len(positives), 1), 3),
+                         "top1": round(sum(right[own:]) / max(len(positives) - own, 1), 3),
+                         "top1_own": round(sum(right[:own]) / max(own, 1), 3),
                          "honest": round(honest / max(len(dev["uncovered"]), 1), 3), "safety_first": f"{safe}/{stops}"})
     return rows

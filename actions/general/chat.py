@@ -46,7 +46,7 @@ def out_of_scope(turn: Turn) -> Reply:
 
 @handlers.intent("nlu_fallback")
 def fallback(turn: Turn) -> Reply:
-    if turn.parse.degraded is None and turn.said.strip() and (answer := advise(turn)) is not None:
+    if turn.parse.degraded is None and turn.said.strip() and (answer := advise(turn, unsure=True)) is not None:
         return answer
     torn = torn_between(turn.parse)
     if torn is not None:
