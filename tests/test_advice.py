@@ -108,6 +108,7 @@ ADVICE_NLU = {
     "how often should i change the oil on my lexus": {"intent": "car_advice", "confidence": 0.9},
     "ضو المكينة شغال": {"intent": "car_advice", "confidence": 0.9},
     "brake light is on, do i need to top up brake fluid": {"intent": "car_advice", "confidence": 0.9},
+    "how do i drive on sand in the desert without getting stuck": {"intent": "car_advice", "confidence": 0.9},
     "how much are new brake pads for my land cruiser": {"intent": "car_advice", "confidence": 0.9},
 }
 
@@ -240,6 +241,25 @@ def test_how_often_to_change_the_oil_tells_when_the_cars_next_service_is_due(dem
     [reply] = _chat(demo_app, AHMED).say("how often should i change the oil on my lexus")
     assert "the next service is due on" in reply.text and "Lexus ES 2022" in reply.text
     assert "0W-20" in reply.text and "Land Cruiser" not in reply.text
+
+
+def test_an_article_for_some_models_only_is_given_to_owners_of_such_a_car(demo_app, monkeypatch):
+    from actions.advice import chat as advice_chat
+    from actions.advice.knowledge import Applies
+
+    patrols_only = (Applies(make="Nissan", model="Patrol", years=(2014, 2025)),)
+    base = [a.model_copy(update={"applies_to": patrols_only}) if a.id == "sand_driving" else a for a in articles()]
+    monkeypatch.setattr(advice_chat, "index", lambda: Index(base))
+    sand = next(a for a in articles() if a.id == "sand_driving")
+    question = "how do i drive on sand in the desert without getting stuck"
+    [fatima] = _chat(demo_app, FATIMA).say(question)  # a Patrol 2022
+    [ahmed] = _chat(demo_app, AHMED).say(question)  # a Land Cruiser and a Lexus ES
+    assert fatima.text.startswith(sand.title.en) and not ahmed.text.startswith(sand.title.en)
+
+
+def test_the_heading_of_each_car_gives_its_last_odometer_reading(demo_app):
+    [reply] = _chat(demo_app, FATIMA).say("كم هوا احط في الكفرات")
+    assert re.search(r"سيارتك Nissan Patrol 2022 .*، [\d,]+ كم في آخر قراءة:", reply.text)
 
 
 def test_a_sender_who_is_not_a_customer_gets_the_article_without_personal_lines(demo_app):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 
 from actions.advice.knowledge import Article, articles
-from actions.advice.personal import for_car
+from actions.advice.personal import cars_asked, for_car
 from actions.advice.retrieval import ANSWER_SCORE, STOP_SCORE, Finding, Index, find
 from actions.appointments.service import service_by_code
 from actions.kit.flows import Flow, Handlers
@@ -85,7 +85,11 @@ def advise(turn: Turn, unsure: bool = False) -> Reply | None:
     """The answer to a car-care question when an article answers it, else None. `unsure`: the model could
     not place the message (a clearer match is needed)."""
     factor = UNSURE_FACTOR if unsure else 1.0
-    finding = find(index(), turn.said, ANSWER_SCORE * factor, STOP_SCORE * factor)
+    cars = cars_asked(turn)
+    # An article about some makes, models or years only is for a customer with such a car (or whose cars
+    # are not known).
+    fits = None if not cars else (lambda a: any(a.applies(c.make, c.model, c.year) for c in cars))
+    finding = find(index(), turn.said, ANSWER_SCORE * factor, STOP_SCORE * factor, fits)
     if not finding.answered:
         return None
     first, *others = (h.article for h in finding.hits)

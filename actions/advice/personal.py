@@ -21,7 +21,7 @@ from actions.kit.turn import Turn
 from actions.maintenance.service import due_message, next_service
 from actions.warranty.rules import component_label, exclusion_reason
 from actions.warranty.service import cover_of
-from db.models import ModelFigures, Vehicle
+from db.models import MileageReading, ModelFigures, Vehicle
 
 MAX_CARS = 3
 # The UAE's names of the fuel grades (the pumps show them, not the octane number).
@@ -126,6 +126,13 @@ def for_car(turn: Turn, article: Article, asked: str | None = None) -> list[str]
     for vehicle in cars_asked(turn, asked):
         body = _car_lines(turn, article, vehicle)
         if body:
-            lines.append(turn.t("advice_your_car", vehicle=cars.label(vehicle)))
+            km = _last_reading(turn.session, vehicle)
+            lines.append(turn.t("advice_your_car", vehicle=cars.label(vehicle)) if km is None else
+                         turn.t("advice_your_car_km", vehicle=cars.label(vehicle), km=formats.number(km)))
             lines.extend(body)
     return lines
+
+
+def _last_reading(session: Session, vehicle: Vehicle) -> int | None:
+    return session.scalar(select(MileageReading.reading_km).where(MileageReading.vehicle_id == vehicle.id)
+                          .order_by(MileageReading.recorded_at.desc(), MileageReading.id.desc()).limit(1))

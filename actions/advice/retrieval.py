@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rank_bm25 import BM25Okapi
@@ -139,14 +139,16 @@ class Index:
         self._words = BM25Okapi(by_words)
         self._grams = BM25Okapi(by_grams)
 
-    def search(self, question: str, limit: int = 3) -> list[Hit]:
-        """The best-scoring articles for a question, best first (at most `limit`, none scoring 0)."""
+    def search(self, question: str, limit: int = 3, fits: Callable[[Article], bool] | None = None) -> list[Hit]:
+        """The best-scoring articles for a question, best first (at most `limit`, none scoring 0); `fits`:
+        only articles it accepts (those about the customer's cars)."""
         query = tokens(question, self.known)
         if not query:
             return []
         words = self._words.get_scores(query)
         scores = words + GRAM_WEIGHT * self._grams.get_scores(grams(question, known=self.known))
-        ranked = sorted(range(len(self.articles)), key=lambda i: -scores[i])[:limit]
+        ranked = sorted((i for i in range(len(self.articles)) if fits is None or fits(self.articles[i])),
+                        key=lambda i: -scores[i])[:limit]
         return [Hit(self.articles[i], float(scores[i]), float(words[i])) for i in ranked if scores[i] > 0]
 
 
@@ -166,13 +168,14 @@ class Finding:
         return self.hits[0].article if self.hits else None
 
 
-def find(index: Index, question: str, answer_score: float = ANSWER_SCORE, stop_score: float = STOP_SCORE) -> Finding:
-    """The articles that answer a question, or none when no article scores `answer_score` or it asks a
-    price. Articles
-    within CLOSE_SHARE of the best are offered together; an article that says to stop driving goes first,
-    and below `answer_score` it is still given when it scores `stop_score`: a needless "stop safely and
-    have it checked" costs little, a missed one may cost an engine or worse."""
-    hits = index.search(question)
+def find(index: Index, question: str, answer_score: float = ANSWER_SCORE, stop_score: float = STOP_SCORE,
+         fits: Callable[[Article], bool] | None = None) -> Finding:
+    """The articles that answer a question (of those `fits` accepts), or none when no article scores
+    `answer_score` or it asks a price. Articles within CLOSE_SHARE of the best are offered together; an
+    article that says to stop driving goes first, and below `answer_score` it is still given when it scores
+    `stop_score`: a needless "stop safely and have it checked" costs little, a missed one may cost an
+    engine or worse."""
+    hits = index.search(question, fits=fits)
     if not hits:
         return Finding(())
     close = [h for h in hits if h.score >= hits[0].score * CLOSE_SHARE]
