@@ -151,3 +151,22 @@ def test_scores_per_language_count_arabizi_as_arabic(tmp_path: Path):
     assert report.by_script["latin"] == (0.5, 2)
     text = render(report, "test")
     assert "English" in text and "Arabic (+Arabizi)" in text and "of it Arabizi" in text
+
+
+EVAL_FILE = Path(__file__).resolve().parents[1] / "nlu" / "eval" / "realistic.yml"
+
+
+def test_the_realistic_evaluation_set_covers_every_intent_in_both_scripts_and_is_never_trained_on():
+    evaluation = load(EVAL_FILE)
+    assert set(evaluation.intents) == DESIGN_INTENTS
+    assert len(evaluation.examples) >= 300
+    assert {e.script for e in evaluation.examples} >= {"latin", "arabic"}
+    for example in evaluation.examples:
+        for entity in example.entities:
+            if entity.name in ENTITY_VALUES:
+                assert entity.value in ENTITY_VALUES[entity.name], (example.raw, entity)
+    # nlu/eval/ is outside nlu/data/, which is all training reads; and no message was copied into it
+    training = {" ".join(e.text.lower().split()) for e in load(RasaProject().data_dir).examples}
+    assert not RasaProject().data_dir in EVAL_FILE.parents
+    copied = [e.text for e in evaluation.examples if " ".join(e.text.lower().split()) in training]
+    assert not copied, copied
