@@ -1,4 +1,6 @@
-"""NLU figures: training time, server start time and memory, /model/parse latency, cross-validated F1.
+"""NLU figures, for `config.yml` and `nlu/pipelines/svm_ngrams.yml` side by side in one run: training
+time, server start time and memory, /model/parse latency, quality on the realistic evaluation set
+(nlu/eval/realistic.yml, never trained on), and cross-validated F1 (config.yml; --compare adds others).
 
 Latency is measured over 1,000 varied messages (training examples in both languages, with typos,
 case changes and extra words mixed in, deterministic), sequentially and with 8 requests in flight.
@@ -17,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from nlu import rasa
-from nlu.commands import cross_validate, free_port
+from nlu.commands import cross_validate, evaluate_file, free_port
 from nlu.trainingdata import load
 
 EXTRA_WORDS = ["please", "pls", "thanks", "asap", "لو سمحت", "بسرعة", "habibi", "bro", "today", "الحين"]
@@ -81,6 +83,43 @@ async def _latencies(url: str, texts: list[str], concurrency: int) -> tuple[list
         return timings, time.perf_counter() - started
 
 
+# The pipelines measured side by side: the one in use and the n-gram one without encoders.
+PIPELINES: tuple[tuple[str, Path | None], ...] = (
+    ("config.yml", None),
+    ("svm_ngrams.yml", Path("nlu/pipelines/svm_ngrams.yml")),
+)
+REALISTIC = Path(__file__).resolve().parents[1] / "nlu" / "eval" / "realistic.yml"
+
+
+def measure(project: rasa.RasaProject, name: str, config: Path | None, texts: list[str], tmp: Path) -> dict[str, str]:
+    """One pipeline's figures: trained with nothing cached, served alone, loaded, scored."""
+    trained = rasa.train(
+        project, force=True, config=config, out=tmp, name=name, cache_dir=tmp / f"cache-{name}",
+        embedding_cache=tmp / f"embeddings-{name}",
+    )
+    row = {"training, nothing cached": f"{trained.seconds:.0f} s"}
+    with rasa.running_server(project, trained.model, free_port(), tmp / f"{name}.log") as server:
+        url, pid = server.url, server.process.pid
+        row["server start until the first parse"] = f"{server.ready_seconds:.1f} s"
+        row["memory after start"] = f"{rss_mb(pid):,.0f} MB"
+        asyncio.run(_latencies(url, texts[:50], 1))  # warm-up
+        for concurrency in (1, 8):
+            timings, elapsed = asyncio.run(_latencies(url, texts, concurrency))
+            row[f"parse, {concurrency} in flight: p50 / p99"] = (
+                f"{percentile(timings, 50):.1f} / {percentile(timings, 99):.1f} ms")
+            row[f"parse, {concurrency} in flight: messages/s"] = f"{len(texts) / elapsed:,.0f}"
+        row["memory after the load"] = f"{rss_mb(pid):,.0f} MB"
+        report = evaluate_file(url, REALISTIC)
+        out_of_scope = next(i for i in report.intents if i.intent == "out_of_scope")
+        row[f"realistic set ({report.n}): macro F1"] = f"{report.macro_f1:.3f}"
+        row["realistic set: English / Arabic script / Arabizi F1"] = (
+            f"{report.by_language.get('english', (0, 0, 0))[1]:.3f} / "
+            f"{report.macro_f1_by_script.get('arabic', 0):.3f} / {report.by_language.get('arabizi', (0, 0, 0))[1]:.3f}")
+        row["realistic set: entity F1"] = f"{report.entity_f1:.3f}"
+        row["realistic set: out-of-scope recall"] = f"{out_of_scope.recall:.3f}"
+    return row
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench_nlu")
     parser.add_argument("--messages", type=int, default=1000)
@@ -90,30 +129,18 @@ def main(argv: list[str]) -> None:
                              "(DIET takes about an hour for 5 folds on 2 cores)")
     args, _ = parser.parse_known_args(argv)
     project = rasa.RasaProject()
-    print("nlu:")
+    examples = len(load(project.data_dir).examples)
+    print(f"nlu ({examples:,} training examples; each pipeline served alone, one after the other):")
+    texts = messages(args.messages)
+    rows = {}
     with tempfile.TemporaryDirectory(prefix="dealerbot-bench-") as tmp:
-        trained = rasa.train(
-            project, force=True, out=Path(tmp), name="bench", cache_dir=Path(tmp) / "cache",
-            embedding_cache=Path(tmp) / "embeddings",
-        )
-        print(
-            f"  training (config.yml, {len(load(project.data_dir).examples):,} examples, no cache: "
-            f"every text encoded): {trained.seconds:.1f} s"
-        )
-        with rasa.running_server(project, trained.model, free_port(), Path(tmp) / "rasa.log") as server:
-            url, pid = server.url, server.process.pid
-            print(f"  server start until the first parse answers: {server.ready_seconds:.1f} s")
-            print(f"  server memory after start: {rss_mb(pid):,.0f} MB RSS")
-            texts = messages(args.messages)
-            asyncio.run(_latencies(url, texts[:50], 1))  # warm-up
-            for concurrency in (1, 8):
-                timings, elapsed = asyncio.run(_latencies(url, texts, concurrency))
-                print(
-                    f"  /model/parse, {len(texts):,} messages, concurrency {concurrency}: "
-                    f"p50 {percentile(timings, 50):.1f} ms, p99 {percentile(timings, 99):.1f} ms, "
-                    f"mean {statistics.mean(timings):.1f} ms, {len(texts) / elapsed:,.0f} messages/s"
-                )
-            print(f"  server memory after the load: {rss_mb(pid):,.0f} MB RSS")
+        for name, config in PIPELINES:
+            rows[name] = measure(project, name.removesuffix(".yml"), config, texts, Path(tmp))
+    figures = list(next(iter(rows.values())))
+    width = max(map(len, figures))
+    print(f"  {'':{width}}  " + "  ".join(f"{name:>22}" for name in rows))
+    for figure in figures:
+        print(f"  {figure:{width}}  " + "  ".join(f"{row[figure]:>22}" for row in rows.values()))
     if args.cv:
         for config in [None, *args.compare]:
             label = str(config or "config.yml")
