@@ -19,6 +19,7 @@ from actions.kit.flows import Flow, Handlers
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.leads.service import create_lead
+from db.models import Vehicle
 from dealerbot.logging import get_logger
 
 ADVICE = Flow("car_advice")
@@ -54,17 +55,17 @@ def _article_option(article: Article, language: str) -> Option:
     return Option(f"intent:car_advice?article={article.id}", article.title.of(language))
 
 
-def show(turn: Turn, article: Article, also: Sequence[Article] = (), asked: str | None = None) -> Reply:
+def show(turn: Turn, article: Article, also: Sequence[Article] = (), cars: Sequence[Vehicle] | None = None) -> Reply:
     """One article as the answer, with its follow-up option, and (`also`) the other articles that matched
     about as well (a safety answer is shown first even when the question may be about one of those).
-    `asked`: the question, when it was an earlier message (the car it names is the one answered for)."""
+    `cars`: the customer's cars the answer is about (default: those this message asks about)."""
     turn.finish()
     options = _action(turn, article) + [_article_option(a, turn.language) for a in also]
     turn.offer(options)
     log.info("advice_given", article=article.id, safety=article.safety)
     key = "advice_answer_stop" if article.safety == "stop" else "advice_answer"
     # The customer's own car after the article (a safety answer always comes first and is never softened).
-    personal = "".join(f"\n{line}" for line in for_car(turn, article, asked))
+    personal = "".join(f"\n{line}" for line in for_car(turn, article, cars_asked(turn) if cars is None else cars))
     return turn.reply(key, options, title=article.title.of(turn.language), answer=article.answer.of(turn.language),
                       personal=personal)
 
@@ -94,10 +95,10 @@ def advise(turn: Turn, unsure: bool = False) -> Reply | None:
         return None
     first, *others = (h.article for h in finding.hits)
     if not others:
-        return show(turn, first)
+        return show(turn, first, cars=cars)
     if first.safety == "stop":
         # Stop driving comes first, whatever else the question may be about; the others stay one tap away.
-        return show(turn, first, also=others)
+        return show(turn, first, also=others, cars=cars)
     return _pick(turn, finding)
 
 
@@ -128,4 +129,4 @@ def car_advice_pick(turn: Turn) -> Reply:
     article = _article(turn.picked("advice"))
     if article is None:
         return turn.ask(ADVICE_PICK, "advice_pick_again", turn.offered)
-    return show(turn, article, asked=turn.data.get("asked"))
+    return show(turn, article, cars=cars_asked(turn, turn.data.get("asked")))

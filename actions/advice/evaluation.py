@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from actions.advice.knowledge import Article
-from actions.advice.retrieval import Index, find
+from actions.advice.retrieval import ANSWER_SCORE, STOP_SCORE, Index, find
 
 HELDOUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "advice_heldout.yml"
 
@@ -59,13 +59,12 @@ def load(path: Path = HELDOUT) -> dict[str, list[dict[str, str]]]:
     return {"covered": list(data.get("covered") or []), "uncovered": list(data.get("uncovered") or [])}
 
 
-def evaluate(index: Index, questions: dict[str, list[dict[str, str]]], answer_score: float | None = None,
-             stop_score: float | None = None) -> Report:
-    kwargs = {k: v for k, v in (("answer_score", answer_score), ("stop_score", stop_score)) if v is not None}
+def evaluate(index: Index, questions: dict[str, list[dict[str, str]]], answer_score: float = ANSWER_SCORE,
+             stop_score: float = STOP_SCORE) -> Report:
     by_id = {a.id: a for a in index.articles}
     report = Report()
     for item in questions["covered"]:
-        finding = find(index, item["text"], **kwargs)
+        finding = find(index, item["text"], answer_score, stop_score)
         got = finding.best.id if finding.best else "(advisor)"
         ok = got == item["topic"]
         report.top1.add(ok)
@@ -76,7 +75,7 @@ def evaluate(index: Index, questions: dict[str, list[dict[str, str]]], answer_sc
         if expected is not None and expected.safety == "stop":
             report.safety_first.add(finding.best is not None and finding.best.safety == "stop")
     for item in questions["uncovered"]:
-        finding = find(index, item["text"], **kwargs)
+        finding = find(index, item["text"], answer_score, stop_score)
         ok = not finding.answered
         report.honest.add(ok)
         report.by_language[item.get("language", "?")]["honest"].add(ok)

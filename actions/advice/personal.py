@@ -19,9 +19,10 @@ from actions.kit import formats
 from actions.kit import vehicles as cars
 from actions.kit.turn import Turn
 from actions.maintenance.service import due_message, next_service
+from actions.mileage.service import latest_km
 from actions.warranty.rules import component_label, exclusion_reason
 from actions.warranty.service import cover_of
-from db.models import MileageReading, ModelFigures, Vehicle
+from db.models import ModelFigures, Vehicle
 
 MAX_CARS = 3
 # The UAE's names of the fuel grades (the pumps show them, not the octane number).
@@ -117,22 +118,18 @@ def cars_asked(turn: Turn, asked: str | None = None) -> Sequence[Vehicle]:
     return [named] if named is not None else owned[:MAX_CARS]
 
 
-def for_car(turn: Turn, article: Article, asked: str | None = None) -> list[str]:
-    """The lines about the customer's own car(s) for `article` (none when it says nothing personal or the
-    customer has no car with us); `asked` as for cars_asked."""
+def for_car(turn: Turn, article: Article, cars_of: Sequence[Vehicle]) -> list[str]:
+    """The lines about the customer's cars `cars_of` (see cars_asked) for `article` (none when it says
+    nothing personal or the customer has no car with us)."""
     if not article.personal:
         return []
     lines = []
-    for vehicle in cars_asked(turn, asked):
+    for vehicle in cars_of:
         body = _car_lines(turn, article, vehicle)
         if body:
-            km = _last_reading(turn.session, vehicle)
+            km = latest_km(turn.session, vehicle.id)
             lines.append(turn.t("advice_your_car", vehicle=cars.label(vehicle)) if km is None else
                          turn.t("advice_your_car_km", vehicle=cars.label(vehicle), km=formats.number(km)))
             lines.extend(body)
     return lines
 
-
-def _last_reading(session: Session, vehicle: Vehicle) -> int | None:
-    return session.scalar(select(MileageReading.reading_km).where(MileageReading.vehicle_id == vehicle.id)
-                          .order_by(MileageReading.recorded_at.desc(), MileageReading.id.desc()).limit(1))

@@ -42,3 +42,13 @@ def record_reading(session: Session, now: datetime, vehicle: Vehicle, km: int, s
     session.flush()
     log.info("mileage_recorded", vehicle_id=vehicle.id)
     return reading
+
+
+def latest_km(session: Session, vehicle_id: int) -> int | None:
+    """The vehicle's last odometer reading, None without one."""
+    return session.scalar(
+        select(MileageReading.reading_km)
+        .where(MileageReading.vehicle_id == vehicle_id)
+        .order_by(MileageReading.recorded_at.desc(), MileageReading.id.desc())
+        .limit(1)
+    )

@@ -28,7 +28,8 @@ from actions.tradein.rules import (
     plausible_km,
     trade_mode,
 )
-from actions.tradein.service import branch_names, latest_km, matching_stock, save_upgrade_wish
+from actions.mileage.service import latest_km
+from actions.tradein.service import branch_names, matching_stock, save_upgrade_wish
 
 TRADE = Flow("trade_in")
 TRADE_MODE = TRADE.step("mode")

@@ -8,17 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Branch, MileageReading, StockVehicle, UpgradeWish
-
-
-def latest_km(session: Session, vehicle_id: int) -> int | None:
-    """The vehicle's last odometer reading, None without one."""
-    return session.scalar(
-        select(MileageReading.reading_km)
-        .where(MileageReading.vehicle_id == vehicle_id)
-        .order_by(MileageReading.recorded_at.desc())
-        .limit(1)
-    )
+from db.models import Branch, StockVehicle, UpgradeWish
 
 
 def save_upgrade_wish(
