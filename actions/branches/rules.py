@@ -15,7 +15,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     "abu-dhabi": (
         "abu dhabi", "abudhabi", "ابوظبي", "ابو ظبي", "mussafah", "musaffah", "مصفح", "khalifa city",
         "مدينه خليفه", "mbz", "mohammed bin zayed city", "yas", "ياس", "reem island", "جزيره الريم", "ruwais",
-        "الرويس", "shahama", "الشهامه", "baniyas", "بني ياس", "al raha", "الراحه",
+        "الرويس", "shahama", "الشهامه", "baniyas", "بني ياس", "al raha", "الراحه", "al ain", "العين", "alain",
     ),
     "sharjah": (
         "sharjah", "الشارقه", "ajman", "عجمان", "umm al quwain", "ام القيوين", "ras al khaimah", "rak",
