@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation over the training data")
     evaluate.add_argument("--config", type=Path, help="pipeline to cross-validate (default: config.yml)")
     evaluate.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    evaluate.add_argument("--errors", action="store_true", help="also list every misclassified example")
+    evaluate.add_argument("--errors", action="store_true", help="also list every misclassified example and every example whose entities were missed")
 
     advice = commands.add_parser("advice", help="the car-care knowledge base")
     advice_commands = advice.add_subparsers(dest="advice_command", required=True, metavar="ADVICE_COMMAND")
@@ -259,6 +259,9 @@ def _nlu_eval(project: RasaProject, url: str, args: argparse.Namespace) -> int:
         print("\nmisclassified:")
         for example, predicted, confidence in report.errors:
             print(f"  [{example.intent} -> {predicted} {confidence:.2f}] {example.text}")
+        print("\nentities not found as annotated (the line as annotated -> what the model found):")
+        for example, found in report.entity_errors:
+            print(f"  {example.raw} -> {', '.join(f'{name}={value}' for name, value in found) or 'nothing'}")
     return 0
 
 

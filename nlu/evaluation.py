@@ -22,6 +22,15 @@ class IntentScore:
     support: int
 
 
+@dataclass(frozen=True)
+class EntityScore:
+    entity: str
+    precision: float
+    recall: float
+    f1: float
+    support: int  # gold mentions
+
+
 @dataclass
 class Report:
     intents: list[IntentScore]
@@ -38,6 +47,9 @@ class Report:
     fallback_rate: float
     n: int
     errors: list[tuple[Example, str, float]] = field(default_factory=list)
+    entities: list[EntityScore] = field(default_factory=list)
+    # examples whose entities were not all found or had extra ones: (example, the predicted (name, value)s)
+    entity_errors: list[tuple[Example, tuple[tuple[str, str], ...]]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -53,6 +65,11 @@ class Report:
             "entity_f1": round(self.entity_f1, 4),
             "entity_precision": round(self.entity_precision, 4),
             "entity_recall": round(self.entity_recall, 4),
+            "entities": {
+                s.entity: {"precision": round(s.precision, 4), "recall": round(s.recall, 4), "f1": round(s.f1, 4),
+                           "support": s.support}
+                for s in self.entities
+            },
             "intents": {
                 s.intent: {"precision": round(s.precision, 4), "recall": round(s.recall, 4), "f1": round(s.f1, 4),
                            "support": s.support}
@@ -108,9 +125,24 @@ def score(examples: list[Example], parses: list[Parse], top_confused: int = 10) 
             by_language[language] = (accuracy, _intent_scores(subset)[1], len(subset))
     confused = Counter((g, p) for g, p in pairs if g != p)
     tp = n_pred = n_gold = 0
+    per_type: dict[str, Counter[str]] = {}
+    entity_errors = []
     for example, parse in zip(examples, parses, strict=True):
         a, b, c = _entity_counts(example, parse)
         tp, n_pred, n_gold = tp + a, n_pred + b, n_gold + c
+        gold = Counter((e.name, e.value.lower()) for e in example.entities)
+        predicted = Counter((e.name, e.value.lower()) for e in parse.entities)
+        for kind, mentions in (("tp", gold & predicted), ("pred", predicted), ("gold", gold)):
+            for (name, _), count in mentions.items():
+                per_type.setdefault(name, Counter())[kind] += count
+        if gold != predicted:
+            entity_errors.append((example, tuple(sorted(predicted.elements()))))
+    entity_scores = []
+    for name in sorted(per_type):
+        counts = per_type[name]
+        p = counts["tp"] / counts["pred"] if counts["pred"] else 0.0
+        r = counts["tp"] / counts["gold"] if counts["gold"] else 0.0
+        entity_scores.append(EntityScore(name, p, r, _f1(p, r), counts["gold"]))
     ent_p = tp / n_pred if n_pred else 1.0
     ent_r = tp / n_gold if n_gold else 1.0
     errors = [(e, p.intent, p.confidence) for e, p in zip(examples, parses, strict=True) if e.intent != p.intent]
@@ -128,6 +160,8 @@ def score(examples: list[Example], parses: list[Parse], top_confused: int = 10) 
         fallback_rate=sum(p.intent == FALLBACK for p in parses) / len(parses) if parses else 0.0,
         n=len(pairs),
         errors=errors,
+        entities=entity_scores,
+        entity_errors=entity_errors,
     )
 
 
@@ -153,6 +187,10 @@ def render(report: Report, title: str) -> str:
         f"entities            F1 {report.entity_f1:.3f} (precision {report.entity_precision:.3f}, "
         f"recall {report.entity_recall:.3f})"
     )
+    for e in report.entities:
+        lines.append(
+            f"  {e.entity:<18}F1 {e.f1:.3f} (precision {e.precision:.3f}, recall {e.recall:.3f}, {e.support} in the gold)"
+        )
     if report.confused:
         lines.append("")
         lines.append("most confused (gold -> predicted: count)")

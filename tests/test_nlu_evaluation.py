@@ -115,9 +115,14 @@ def test_scores_per_intent_macro_f1_per_script_confusions_and_entities(tmp_path:
     assert report.by_script["latin"] == (1.0, 3)
     assert report.confused == [("complaint", "feedback", 1)]
     assert (report.entity_precision, report.entity_recall) == (0.5, 1.0)
+    (ticket,) = report.entities
+    assert (ticket.entity, ticket.precision, ticket.recall, ticket.support) == ("ticket_id", 0.5, 1.0, 1)
+    ((example, found),) = report.entity_errors
+    assert example.text == "update on C-1" and found == (("ticket_id", "c-1"), ("ticket_id", "c-2"))
     assert report.macro_f1 == pytest.approx((2 / 3 + 0.8 + 1.0) / 3)
     text = render(report, "test")
     assert "complaint -> feedback: 1" in text and "Arabic script" in text
+    assert "ticket_id" in text and "precision 0.500" in text
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,9 @@ def service_history_browse(turn: Turn) -> Reply | list[Reply]:
 
 
 def _service(turn: Turn) -> str | None:
-    return service_filter(turn.parse.values("service_type"))
+    # "when did I last replace the tyres?": the part named (a `component` to the NLU) is the kind of work
+    # asked about as much as a `service_type` is; the service type wins when both are there.
+    return service_filter([*turn.parse.values("service_type"), *turn.parse.values("component")])
 
 
 @dataclass

@@ -109,6 +109,8 @@ class Turn:
         folded = " ".join(re.sub(r"[^\w\s]", " ", said.lower()).split())
         if folded in _YES_WORDS or folded in _NO_WORDS:
             return folded in _YES_WORDS
+        if folded and all(ch.isdigit() or ch.isspace() for ch in folded):
+            return None  # "7" (not one of the options): a number is neither yes nor no, whatever the NLU guessed
         if _NOT_NOW.search(said) and (folded.split() or [""])[0] not in _YES_WORDS:
             return False
         if self.parse.degraded is None and self.parse.confidence >= YES_NO_CONFIDENCE:

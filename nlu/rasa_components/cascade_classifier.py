@@ -26,7 +26,6 @@ from typing import Any, Dict, List, Optional, Text
 import numpy as np
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.svm import LinearSVC
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -40,6 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
+from nlu.rasa_components.linear_classifier import calibrated_svm
 from nlu.rasa_components.sentence_embeddings import Embedder, validate_encoder
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             "max_iter": 5000,
             "random_state": 42,
             # The n-gram model's top confidence from which its answer stands (above 1: always encode).
-            "confident": 0.8,
+            "confident": 0.75,
             # The encoders of the full model, each with its weight beside the n-gram counts.
             "encoders": [{"encoder": "use", "scale": 6.0}],
             "batch_size": 64,
@@ -151,7 +151,7 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             raise ValueError("CascadeIntentClassifier: C must be positive")
         if int(config.get("calibration_folds", 3)) < 2:
             raise ValueError("CascadeIntentClassifier: calibration_folds must be at least 2")
-        if not 0 < float(config.get("confident", 0.8)):
+        if not 0 < float(config.get("confident", 0.75)):
             raise ValueError("CascadeIntentClassifier: confident must be positive (above 1: always encode)")
         encoders = config.get("encoders", cls.get_default_config()["encoders"])
         if not encoders:
@@ -193,19 +193,6 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         ]
         return np.hstack(parts).astype(np.float32)
 
-    def _svm(self) -> CalibratedClassifierCV:
-        svm = LinearSVC(
-            C=float(self.config["C"]),
-            class_weight="balanced",
-            max_iter=int(self.config["max_iter"]),
-            random_state=int(self.config["random_state"]),
-        )
-        # ensemble=False: one SVM trained on all examples, its sigmoid fitted on the internal folds'
-        # predictions; a third of the memory and of the time per message of an ensemble of the folds' SVMs.
-        return CalibratedClassifierCV(
-            svm, method="sigmoid", cv=int(self.config["calibration_folds"]), ensemble=False
-        )
-
     # -- training and use ------------------------------------------------------------------------------
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -219,12 +206,11 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         y = np.array([index[e.get(INTENT)] for e in examples])
         sparse = self._sparse(examples)
         dense = self._dense([e.get(TEXT) for e in examples], training=True)
-        self.models = {
-            "ngrams": CalibratedLinear.from_sklearn(self._svm().fit(sparse, y)),
-            "full": CalibratedLinear.from_sklearn(
-                self._svm().fit(hstack([sparse, csr_matrix(dense)], format="csr"), y)
-            ),
-        }
+
+        def fit(features: csr_matrix) -> CalibratedLinear:
+            return CalibratedLinear.from_sklearn(calibrated_svm(self.config, ensemble=False).fit(features, y))
+
+        self.models = {"ngrams": fit(sparse), "full": fit(hstack([sparse, csr_matrix(dense)], format="csr"))}
         self.persist()
         return self._resource
 
