@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path, nargs="?", help="a Rasa-format NLU YAML file with labelled examples")
     evaluate.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation over the training data")
     evaluate.add_argument("--config", type=Path, help="pipeline to cross-validate (default: config.yml)")
+    evaluate.add_argument("--fold", type=int, metavar="N", help="with --cv: run only fold N (1-based) of the K")
     evaluate.add_argument("--json", action="store_true", help="print the report as one JSON object")
     evaluate.add_argument("--errors", action="store_true", help="also list every misclassified example and every example whose entities were missed")
 
@@ -239,12 +240,17 @@ def _nlu_eval(project: RasaProject, url: str, args: argparse.Namespace) -> int:
     from nlu.evaluation import render
 
     if args.cv:
-        cv = commands.cross_validate(project, args.cv, config=args.config)
+        if args.fold is not None and not 1 <= args.fold <= args.cv:
+            print(f"dealerbot: --fold must be between 1 and {args.cv}", file=sys.stderr)
+            return 2
+        cv = commands.cross_validate(project, args.cv, config=args.config, only_fold=args.fold)
         report = cv.report
         title = f"{args.cv}-fold cross-validation of {(args.config or 'config.yml')}"
+        if args.fold:
+            title = f"fold {args.fold} of the {title}"
     elif args.file:
-        if args.config:
-            print("dealerbot: --config applies to --cv only", file=sys.stderr)
+        if args.config or args.fold:
+            print("dealerbot: --config and --fold apply to --cv only", file=sys.stderr)
             return 2
         report = commands.evaluate_file(url, args.file)
         title = f"{args.file} against the model served at {url}"

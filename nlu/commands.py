@@ -163,10 +163,14 @@ class CrossValidation:
 
 
 def cross_validate(
-    project: rasa.RasaProject, folds: int, config: Path | None = None, progress: bool = True
+    project: rasa.RasaProject, folds: int, config: Path | None = None, progress: bool = True,
+    only_fold: int | None = None,
 ) -> CrossValidation:
     """k-fold cross-validation over the training data: train on k-1 folds, parse the held-out fold
-    with a real server, score all held-out predictions together."""
+    with a real server, score all held-out predictions together. only_fold (1-based) runs that fold alone:
+    one held-out measurement at a fifth of the cost, to compare two pipelines or data versions."""
+    if only_fold is not None and not 1 <= only_fold <= folds:
+        raise ValueError(f"fold {only_fold} does not exist in {folds} folds")
     data = load(project.data_dir)
     split = stratified_folds(data.examples, folds)
     gold: list[Example] = []
@@ -175,6 +179,8 @@ def cross_validate(
     with tempfile.TemporaryDirectory(prefix="dealerbot-cv-") as tmp:
         root = Path(tmp)
         for index, held_out in enumerate(split):
+            if only_fold is not None and index != only_fold - 1:
+                continue
             training = [e for j, fold in enumerate(split) if j != index for e in fold]
             fold_dir = root / f"fold{index}"
             fold_dir.mkdir()

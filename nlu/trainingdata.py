@@ -126,11 +126,7 @@ def load(paths: list[Path] | Path) -> NluData:
     for path in expanded:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         sections.extend(document.get("nlu") or [])
-    synonyms: dict[str, str] = {}
-    for section in sections:
-        if "synonym" in section:
-            for surface in _example_lines(section.get("examples")):
-                synonyms[surface.lower()] = str(section["synonym"])
+    synonyms = _synonyms(sections)
     examples: list[Example] = []
     others: list[dict[str, Any]] = []
     for section in sections:
@@ -144,15 +140,57 @@ def load(paths: list[Path] | Path) -> NluData:
     return NluData(examples, others)
 
 
+def _synonyms(sections: list[dict[str, Any]]) -> dict[str, str]:
+    """What customers write (lower case) -> the value it stands for, from the synonym sections."""
+    synonyms: dict[str, str] = {}
+    for section in sections:
+        if "synonym" in section:
+            for surface in _example_lines(section.get("examples")):
+                synonyms[surface.lower()] = str(section["synonym"])
+    return synonyms
+
+
+DERIVED_SUFFIX = "_words"
+
+
+def entity_lookups(examples: list[Example], synonyms: dict[str, str]) -> list[dict[str, Any]]:
+    """A lookup table per entity from the synonyms: every way customers write a value the examples
+    annotate as that entity ("sharja", "الشارقة", "shj" for a branch; "tawayer", "الكفرات" for tyres, both
+    a component and a service type). Rasa's RegexFeaturizer marks the tokens a table matches, and the CRF
+    reads that mark beside the word itself: a place or part written in a context no example has is still
+    recognised. Derived, not written by hand, so synonyms.yml stays the one list; a value no example
+    annotates gives no table. Named `<entity>_words` (features only; no extractor reads lookup tables).
+    Written with each training file (write), from the examples it holds: a cross-validation fold's
+    tables know only its own training examples' annotations."""
+    if not synonyms:
+        return []
+    entities_of: dict[str, set[str]] = defaultdict(set)
+    for example in examples:
+        for entity in example.entities:
+            entities_of[entity.value.lower()].add(entity.name)
+    surfaces: dict[str, set[str]] = defaultdict(set)
+    for surface, value in synonyms.items():
+        for name in entities_of.get(value.lower(), ()):
+            surfaces[name].update({surface, value.lower().replace("_", " ").replace("-", " ")})
+    return [
+        {"lookup": f"{name}{DERIVED_SUFFIX}", "examples": "".join(f"- {surface}\n" for surface in sorted(words))}
+        for name, words in sorted(surfaces.items())
+    ]
+
+
 def write(path: Path, examples: list[Example], other_sections: list[dict[str, Any]]) -> None:
-    """Write examples (and the synonym/regex sections) as one Rasa NLU YAML file."""
+    """Write examples (and the synonym/regex/lookup sections) as one Rasa NLU YAML file, with the lookup
+    tables derived from these examples and the synonyms (entity_lookups; a `*_words` table read back
+    from a file written here is replaced, not repeated)."""
     by_intent: dict[str, list[str]] = defaultdict(list)
     for example in examples:
         by_intent[example.intent].append(example.raw)
     sections: list[dict[str, Any]] = [
         {"intent": intent, "examples": "".join(f"- {raw}\n" for raw in raws)} for intent, raws in by_intent.items()
     ]
-    sections.extend(other_sections)
+    kept = [s for s in other_sections if not str(s.get("lookup", "")).endswith(DERIVED_SUFFIX)]
+    sections.extend(kept)
+    sections.extend(entity_lookups(examples, _synonyms(kept)))
     path.write_text(
         yaml.safe_dump({"version": "3.1", "nlu": sections}, allow_unicode=True, sort_keys=False, width=10_000),
         encoding="utf-8",

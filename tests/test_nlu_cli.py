@@ -98,16 +98,29 @@ def test_eval_prints_per_intent_scores_languages_confusions_and_entities(rasa_se
         "    - وين وصلت الشكوى [C-9](ticket_id)\n",
         encoding="utf-8",
     )
-    done = dealerbot("nlu", "eval", str(held_out), rasa_url=rasa_server)
+    done = dealerbot("nlu", "eval", str(held_out), "--errors", rasa_url=rasa_server)
     assert done.returncode == 0, done.stderr
     for expected in ("precision", "book_service", "case_status", "macro F1", "Arabic script", "Latin script",
-                     "entities            F1"):
+                     "entities            F1", "  ticket_id ", "entities not found as annotated"):
         assert expected in done.stdout
     as_json = dealerbot("nlu", "eval", str(held_out), "--json", rasa_url=rasa_server)
     report = json.loads(as_json.stdout)
     assert report["n"] == 4
     assert set(report["accuracy_by_script"]) == {"latin", "arabic"}
     assert 0 <= report["macro_f1"] <= 1
+
+
+def test_eval_refuses_a_fold_that_does_not_exist_or_without_cv(tmp_path):
+    held_out = tmp_path / "h.yml"
+    held_out.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n', encoding="utf-8")
+    url = f"http://127.0.0.1:{free_port()}"
+    for args, message in (
+        (("--cv", "5", "--fold", "6"), "--fold must be between 1 and 5"),
+        (("--cv", "5", "--fold", "0"), "--fold must be between 1 and 5"),
+        ((str(held_out), "--fold", "1"), "--config and --fold apply to --cv only"),
+    ):
+        done = dealerbot("nlu", "eval", *args, rasa_url=url)
+        assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
 
 
 def test_eval_without_a_server_fails_with_a_clear_message(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from nlu.client import Entity, Parse
 from nlu.evaluation import render, score
 from nlu.rasa import RasaProject
-from nlu.trainingdata import Example, load, parse_annotated, stratified_folds, write
+from nlu.trainingdata import Example, entity_lookups, load, parse_annotated, stratified_folds, write
 
 DESIGN_INTENTS = {
     "greet", "goodbye", "thanks", "affirm", "deny", "book_service", "reschedule_appointment",
@@ -175,3 +175,41 @@ def test_the_realistic_evaluation_set_covers_every_intent_in_both_scripts_and_is
     assert not RasaProject().data_dir in EVAL_FILE.parents
     copied = [e.text for e in evaluation.examples if " ".join(e.text.lower().split()) in training]
     assert not copied, copied
+
+
+def test_lookup_tables_are_derived_from_the_synonyms_of_values_the_examples_annotate(tmp_path):
+    source = tmp_path / "data.yml"
+    source.write_text(
+        'version: "3.1"\nnlu:\n'
+        "- intent: book_service\n  examples: |\n"
+        '    - book at [Sharjah](branch)\n'
+        '    - new [tyres]{"entity": "service_type", "value": "tyres"} please\n'
+        "- intent: complaint\n  examples: |\n"
+        '    - the [tyre]{"entity": "component", "value": "tyres"} you fitted is flat\n'
+        "- synonym: sharjah\n  examples: |\n    - Sharja\n    - الشارقة\n"
+        "- synonym: tyres\n  examples: |\n    - tyre\n    - tawayer\n"
+        "- synonym: battery\n  examples: |\n    - betariya\n",
+        encoding="utf-8",
+    )
+    data = load(source)
+    tables = {t["lookup"]: t["examples"].split("\n")[:-1] for t in entity_lookups(data.examples, _synonyms_of(data))}
+    # a value annotated as two entities is in both tables; a value no example annotates (battery) in none
+    assert tables == {
+        "branch_words": ["- sharja", "- sharjah", "- الشارقة"],
+        "component_words": ["- tawayer", "- tyre", "- tyres"],
+        "service_type_words": ["- tawayer", "- tyre", "- tyres"],
+    }
+    # written with the training file, and replaced (not repeated) when a written file is written again
+    write(tmp_path / "once.yml", data.examples, data.other_sections)
+    again = load(tmp_path / "once.yml")
+    write(tmp_path / "twice.yml", again.examples, again.other_sections)
+    assert (tmp_path / "once.yml").read_text(encoding="utf-8") == (tmp_path / "twice.yml").read_text(encoding="utf-8")
+    assert (tmp_path / "once.yml").read_text(encoding="utf-8").count("lookup: branch_words") == 1
+
+
+def _synonyms_of(data):
+    return {
+        line[2:].strip().lower(): str(section["synonym"])
+        for section in data.other_sections if "synonym" in section
+        for line in section["examples"].splitlines() if line.startswith("- ")
+    }
