@@ -209,7 +209,7 @@ async def _measure(rasa_url: str, db_url: str, phones: list[tuple[str, str]], ar
         for concurrency in (1, 8, 32):
             batch = conversations(phones, args.app_messages, concurrency)
             texts = [said for _, messages in batch for said in messages]
-            parse_timings, parse_elapsed = await _latencies(rasa_url, texts, concurrency)
+            parse_timings, parse_elapsed, _ = await _latencies(rasa_url, texts, concurrency)
             cpu_before = cpu_seconds(process.pid), cpu_seconds(rasa_pid), cpu_seconds(os.getpid())
             app_timings, app_elapsed = await load.run(batch, concurrency)
             cpu_after = cpu_seconds(process.pid), cpu_seconds(rasa_pid), cpu_seconds(os.getpid())

@@ -9,7 +9,7 @@ import pytest
 from nlu.client import Entity, Parse
 from nlu.evaluation import render, score
 from nlu.rasa import RasaProject
-from nlu.trainingdata import Example, entity_lookups, load, parse_annotated, stratified_folds, write
+from nlu.trainingdata import Example, _synonyms, entity_lookups, load, parse_annotated, stratified_folds, write
 
 DESIGN_INTENTS = {
     "greet", "goodbye", "thanks", "affirm", "deny", "book_service", "reschedule_appointment",
@@ -192,7 +192,9 @@ def test_lookup_tables_are_derived_from_the_synonyms_of_values_the_examples_anno
         encoding="utf-8",
     )
     data = load(source)
-    tables = {t["lookup"]: t["examples"].split("\n")[:-1] for t in entity_lookups(data.examples, _synonyms_of(data))}
+    tables = {
+        t["lookup"]: t["examples"].split("\n")[:-1] for t in entity_lookups(data.examples, _synonyms(data.other_sections))
+    }
     # a value annotated as two entities is in both tables; a value no example annotates (battery) in none
     assert tables == {
         "branch_words": ["- sharja", "- sharjah", "- الشارقة"],
@@ -207,9 +209,42 @@ def test_lookup_tables_are_derived_from_the_synonyms_of_values_the_examples_anno
     assert (tmp_path / "once.yml").read_text(encoding="utf-8").count("lookup: branch_words") == 1
 
 
-def _synonyms_of(data):
-    return {
-        line[2:].strip().lower(): str(section["synonym"])
-        for section in data.other_sections if "synonym" in section
-        for line in section["examples"].splitlines() if line.startswith("- ")
-    }
+
+def test_every_mention_of_a_known_value_in_the_training_data_is_annotated():
+    """One convention for the CRF (nlu/consistency.py): a place, part or service customers write is an
+    entity wherever it appears. The message shows each bare mention annotated as it should be."""
+    from nlu.consistency import Convention, annotated
+
+    data = load(RasaProject().data_dir)
+    convention = Convention(data.examples, _synonyms(data.other_sections))
+    bare = [(e, convention.mentions(e)) for e in data.examples]
+    fixes = [f"{e.intent}: {annotated(m)}" for e, m in bare if m]
+    assert not fixes, "annotate these mentions:\n" + "\n".join(fixes[:50])
+
+
+def test_the_convention_finds_bare_mentions_by_the_intent_s_own_use_and_skips_ambiguous_words():
+    from nlu.consistency import Convention, annotated
+
+    synonyms = {"engine": "engine", "المكينة": "engine", "oil": "oil_change", "cooling": "cooling", "sharja": "sharjah"}
+
+    def example(intent: str, raw: str) -> Example:
+        text, entities = parse_annotated(raw, synonyms)
+        return Example(text, intent, entities, raw)
+
+    examples = [
+        example("complaint", "the [engine](component) knocks"),
+        example("book_service", 'an [oil]{"entity": "service_type", "value": "oil_change"} change please'),
+        example("complaint", "[sharja](branch) staff were rude"),
+        example("complaint", "the [coolant]{\"entity\": \"component\", \"value\": \"cooling\"} leaks"),
+    ]
+    convention = Convention(examples, synonyms)
+    advice = example("car_advice", "is المكينة ok in the heat, the engine and the AC not cooling, near sharja")
+    found = convention.mentions(advice)
+    assert [(m.surface, m.entity, m.value) for m in found] == [
+        ("المكينة", "component", "engine"), ("engine", "component", "engine"), ("sharja", "branch", "sharjah")]
+    fixed = annotated(found)
+    assert parse_annotated(fixed, synonyms)[0] == advice.text  # the text itself is unchanged
+    assert convention.mentions(example("car_advice", fixed)) == []
+    # "oil" is the oil change in a service request only; "burning oil" in a complaint is left bare
+    assert [m.surface for m in convention.mentions(example("book_service", "oil and filters"))] == ["oil"]
+    assert convention.mentions(example("complaint", "it is burning oil")) == []
