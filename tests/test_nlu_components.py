@@ -314,3 +314,58 @@ def test_the_cascade_computes_the_same_probabilities_as_scikit_learn(tmp_path):
         print(json.dumps(gaps))
     """), tmp_path)
     assert all(gap < 1e-5 for gap in result), result
+
+
+def test_a_part_or_service_span_takes_the_type_the_intent_s_examples_use(tmp_path):
+    result = run_in_rasa("""
+        from pathlib import Path
+        from nlu.rasa_components.entity_type import EntityTypeByIntent
+
+        def msg(text, intent, entities):
+            return Message(data={"text": text, "intent": intent, "entities": entities})
+
+        def ent(kind, value):
+            return {"entity": kind, "value": value, "start": 0, "end": 2}
+
+        training = TrainingData(
+            [msg(f"the AC is hot {i}", "complaint", [ent("component", "air_conditioning")]) for i in range(4)]
+            + [msg(f"book the AC {i}", "book_service", [ent("service_type", "AC")]) for i in range(3)]
+            + [msg("x", "book_service", [ent("component", "air_conditioning")])]
+            + [msg("brakes 1", "complaint", [ent("component", "brakes")]),
+               msg("brakes 2", "complaint", [ent("service_type", "brakes")])],
+            entity_synonyms={"ac": "air_conditioning"},
+        )
+        storage = LocalModelStorage(Path(sys.argv[1]))
+        context = ExecutionContext(None, node_name="t")
+        trained = EntityTypeByIntent.create({}, storage, Resource("t"), context)
+        trained.train(training)
+        loaded = EntityTypeByIntent.load({}, storage, Resource("t"), context)
+
+        def parse(intent, kind, value):
+            m = Message(data={"text": "t", "intent": {"name": intent, "confidence": 0.9},
+                              "entities": [ent(kind, value), ent("branch", "dubai")]})
+            loaded.process([m])
+            return [e["entity"] for e in m.get("entities")]
+
+        try:
+            EntityTypeByIntent.validate_config({"types": ["component"]})
+            refused = False
+        except ValueError:
+            refused = True
+        print(json.dumps({
+            "table": loaded.table,
+            "booking": parse("book_service", "component", "air_conditioning"),
+            "complaint": parse("complaint", "service_type", "air_conditioning"),
+            "split": parse("complaint", "service_type", "brakes"),
+            "other_intent": parse("greet", "component", "air_conditioning"),
+            "refused": refused,
+        }))
+    """, tmp_path)
+    # 3 of 4 booking examples (the value-less "AC" through the synonym) are a service: 0.75 is enough
+    assert result["table"] == {"complaint": {"air_conditioning": "component"},
+                               "book_service": {"air_conditioning": "service_type"}}
+    assert result["booking"] == ["service_type", "branch"]
+    assert result["complaint"] == ["component", "branch"]
+    assert result["split"] == ["service_type", "branch"]  # 1 of 2 each way, and below min_count: as found
+    assert result["other_intent"] == ["component", "branch"]
+    assert result["refused"] is True
