@@ -96,11 +96,11 @@ def _intent_scores(pairs: list[tuple[str, str]]) -> tuple[list[IntentScore], flo
     return scores, macro
 
 
-def _entity_counts(example: Example, parse: Parse) -> tuple[int, int, int]:
+def _entity_mentions(example: Example, parse: Parse) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+    """The (entity, value) mentions annotated and predicted for one message."""
     gold = Counter((e.name, e.value.lower()) for e in example.entities)
     predicted = Counter((e.name, e.value.lower()) for e in parse.entities)
-    true_positive = sum((gold & predicted).values())
-    return true_positive, sum(predicted.values()), sum(gold.values())
+    return gold, predicted
 
 
 def score(examples: list[Example], parses: list[Parse], top_confused: int = 10) -> Report:
@@ -128,10 +128,10 @@ def score(examples: list[Example], parses: list[Parse], top_confused: int = 10) 
     per_type: dict[str, Counter[str]] = {}
     entity_errors = []
     for example, parse in zip(examples, parses, strict=True):
-        a, b, c = _entity_counts(example, parse)
-        tp, n_pred, n_gold = tp + a, n_pred + b, n_gold + c
-        gold = Counter((e.name, e.value.lower()) for e in example.entities)
-        predicted = Counter((e.name, e.value.lower()) for e in parse.entities)
+        gold, predicted = _entity_mentions(example, parse)
+        tp += sum((gold & predicted).values())
+        n_pred += sum(predicted.values())
+        n_gold += sum(gold.values())
         for kind, mentions in (("tp", gold & predicted), ("pred", predicted), ("gold", gold)):
             for (name, _), count in mentions.items():
                 per_type.setdefault(name, Counter())[kind] += count

@@ -46,6 +46,7 @@ class EntityTypeByIntent(GraphComponent):
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.table = table or {}  # intent -> value -> entity type
+        self.types = frozenset(self.config["types"])
         self._model_storage = model_storage
         self._resource = resource
 
@@ -68,7 +69,6 @@ class EntityTypeByIntent(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        types = set(self.config["types"])
         # An annotation without a value ("[AC](service_type)") is mapped at parse time by the synonym
         # mapper before this component sees it: the same here.
         synonyms = {str(k).lower(): str(v) for k, v in (training_data.entity_synonyms or {}).items()}
@@ -76,7 +76,7 @@ class EntityTypeByIntent(GraphComponent):
         for example in training_data.training_examples:
             intent = example.get(INTENT)
             for entity in example.get(ENTITIES) or []:
-                if intent and entity.get("entity") in types:
+                if intent and entity.get("entity") in self.types:
                     value = str(entity.get("value", ""))
                     counts[intent][synonyms.get(value.lower(), value).lower()][entity["entity"]] += 1
         self.table = {}
@@ -91,7 +91,6 @@ class EntityTypeByIntent(GraphComponent):
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
-        types = set(self.config["types"])
         for message in messages:
             intent = (message.get(INTENT) or {}).get("name")
             known = self.table.get(intent or "")
@@ -99,7 +98,7 @@ class EntityTypeByIntent(GraphComponent):
                 continue
             for entity in message.get(ENTITIES) or []:
                 kind = known.get(str(entity.get("value", "")).lower())
-                if entity.get("entity") in types and kind is not None and kind != entity["entity"]:
+                if entity.get("entity") in self.types and kind is not None and kind != entity["entity"]:
                     entity["entity"] = kind
                     entity.setdefault("processors", []).append(self.__class__.__name__)
         return messages
