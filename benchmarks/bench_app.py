@@ -88,6 +88,7 @@ class Load:
         self.validator = RequestValidator(AUTH_TOKEN)
         self.engine = make_engine(db_url, pool_size=4)
         self.identity_ids: dict[str, int] = {}
+        self.outs: dict[str, int] = {}  # replies counted in the transcript so far, per sender
 
     def out_count(self, phone: str) -> int:
         with Session(self.engine) as session:
@@ -109,13 +110,16 @@ class Load:
         params = {"From": f"whatsapp:{phone}", "To": FROM, "Body": said, "MessageSid": "SM" + uuid.uuid4().hex,
                   "AccountSid": ACCOUNT_SID, "NumMedia": "0", "ProfileName": "Bench"}
         signature = self.validator.compute_signature(f"{self.public_url}/twilio/whatsapp", params)
-        outs_before = await asyncio.to_thread(self.out_count, phone)
+        outs_before = self.outs.get(phone)
+        if outs_before is None:
+            outs_before = await asyncio.to_thread(self.out_count, phone)
         received_before = self.sink.received[phone]
         t0 = time.perf_counter()
         response = await client.post("/twilio/whatsapp", content=urlencode(params), headers={
             "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
         response.raise_for_status()
-        replies = await asyncio.to_thread(self.out_count, phone) - outs_before
+        self.outs[phone] = await asyncio.to_thread(self.out_count, phone)
+        replies = self.outs[phone] - outs_before
         if replies:
             await self.sink.wait_for(phone, received_before + replies)
         return (time.perf_counter() - t0) * 1000
@@ -161,6 +165,28 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used (its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time the PostgreSQL server has used: its live processes, plus (on the postmaster) what its
+    exited children used, so a connection closed during a run still counts."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            parent = Path(f"/proc/{fields[1]}/comm")
+            postmaster = not parent.exists() or parent.read_text().strip() != "postgres"
+        except (OSError, IndexError):
+            continue  # gone meanwhile, or not readable
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        if postmaster:
+            total += (int(fields[13]) + int(fields[14])) / ticks
+    return total
 
 
 def figures(label: str, timings: list[float], elapsed: float) -> str:
@@ -210,16 +236,21 @@ async def _measure(rasa_url: str, db_url: str, phones: list[tuple[str, str]], ar
             batch = conversations(phones, args.app_messages, concurrency)
             texts = [said for _, messages in batch for said in messages]
             parse_timings, parse_elapsed, _ = await _latencies(rasa_url, texts, concurrency)
-            cpu_before = cpu_seconds(process.pid), cpu_seconds(rasa_pid), cpu_seconds(os.getpid())
+            cpu_before = (cpu_seconds(process.pid), cpu_seconds(rasa_pid), postgres_cpu_seconds(),
+                          cpu_seconds(os.getpid()))
             app_timings, app_elapsed = await load.run(batch, concurrency)
-            cpu_after = cpu_seconds(process.pid), cpu_seconds(rasa_pid), cpu_seconds(os.getpid())
+            cpu_after = (cpu_seconds(process.pid), cpu_seconds(rasa_pid), postgres_cpu_seconds(),
+                         cpu_seconds(os.getpid()))
             per = [(b - a) * 1000 / len(app_timings) for a, b in zip(cpu_before, cpu_after, strict=True)]
             parse_rate = len(parse_timings) / parse_elapsed
             app_rate = len(app_timings) / app_elapsed
             print("  " + figures(f"concurrency {concurrency:>2}, bare /model/parse", parse_timings, parse_elapsed))
             print("  " + figures(f"concurrency {concurrency:>2}, app", app_timings, app_elapsed)
                   + f" — {app_rate / parse_rate:.2f} of bare parse throughput")
-            print(f"     CPU per message: app {per[0]:.1f} ms, Rasa {per[1]:.1f} ms, load generator {per[2]:.1f} ms")
+            cores = len(os.sched_getaffinity(0))
+            print(f"     CPU per message: app {per[0]:.1f} ms, Rasa {per[1]:.1f} ms, PostgreSQL {per[2]:.1f} ms, "
+                  f"load generator and Twilio stand-in {per[3]:.1f} ms; {sum(per):.1f} ms in all, so at most "
+                  f"{cores * 1000 / sum(per):,.0f} msg/s on {cores} cores")
         start_rss = rss_mb(process.pid)
         done = 0
         marks = []

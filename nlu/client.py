@@ -3,18 +3,22 @@
 Nothing outside `nlu/` knows Rasa's JSON. When Rasa is down, slow or answers nonsense, the client does
 not raise: it returns `nlu_fallback` with a `degraded` reason, so the core can answer with the main
 menu and nothing the customer wrote is lost.
+
+The HTTP client is aiohttp's: measured against the same Rasa server, a parse costs the calling process
+0.2 ms of CPU with it and 0.7-0.9 ms with httpx (`make bench`'s app figures count that per message).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 from dealerbot.logging import get_logger
 
@@ -110,11 +114,10 @@ class NluClient:
     retries: int = 1
     backoff: float = 0.2
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
-    transport: httpx.AsyncBaseTransport | None = None
     # Parses sent to the server at once. One Rasa process works one request at a time, so more in flight
     # only queue inside the server, where they count against the timeout; beyond this they wait here.
     max_in_flight: int = 4
-    _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+    _client: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
     _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     async def __aenter__(self) -> NluClient:
@@ -123,18 +126,19 @@ class NluClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url.rstrip("/"),
-                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 1.0)),
-                transport=self.transport,
+    def _http(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the event loop that uses it.
+        if self._client is None or self._client.closed:
+            self._client = aiohttp.ClientSession(
+                base_url=self.base_url.rstrip("/") + "/",
+                timeout=aiohttp.ClientTimeout(total=self.timeout, connect=min(self.timeout, 1.0)),
+                raise_for_status=False,
             )
         return self._client
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
     async def parse(self, text: str) -> Parse:
@@ -150,20 +154,21 @@ class NluClient:
             if self._slots is None:
                 self._slots = asyncio.Semaphore(self.max_in_flight)
             try:
-                async with self._slots:
-                    response = await self._http().post("/model/parse", json={"text": cleaned})
-            except httpx.TimeoutException:
+                async with self._slots, self._http().post("model/parse", json={"text": cleaned}) as response:
+                    status = response.status
+                    body = await response.read() if status == 200 else b""
+            except TimeoutError:  # aiohttp's timeouts are TimeoutError
                 reason = "timeout"
                 continue
-            except httpx.TransportError:
+            except aiohttp.ClientError:
                 reason = "unavailable"
                 continue
-            if response.status_code >= 500:
+            if status >= 500:
                 reason = "unavailable"
                 continue
             try:
-                parsed = _from_rasa(response.json(), cleaned) if response.status_code == 200 else None
-            except (ValueError, KeyError, TypeError):
+                parsed = _from_rasa(json.loads(body), cleaned) if status == 200 else None
+            except (ValueError, KeyError, TypeError, AttributeError):
                 parsed = None
             if parsed is None:
                 reason = "bad_response"
@@ -177,15 +182,17 @@ class NluClient:
     async def ready(self) -> bool:
         """True when the server answers and has a model loaded."""
         try:
-            response = await self._http().get("/status")
-        except httpx.HTTPError:
-            return False
-        if response.status_code != 200:
+            async with self._http().get("status") as response:
+                if response.status != 200:
+                    return False
+                body = await response.read()
+        except (TimeoutError, aiohttp.ClientError):
             return False
         try:
-            return bool(response.json().get("model_file"))
+            status = json.loads(body)
         except ValueError:
             return False
+        return isinstance(status, dict) and bool(status.get("model_file"))
 
 
 def _from_rasa(payload: dict[str, Any], text: str) -> Parse:
