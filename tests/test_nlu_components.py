@@ -296,6 +296,50 @@ def test_the_crf_is_loaded_as_trained_not_trained_again_and_finds_the_same_entit
     assert result["again"] == result["trained"]
 
 
+def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is_saved_with_the_model(tmp_path):
+    result = run_in_rasa(CASCADE + textwrap.dedent("""
+        import pathlib
+        from scipy.sparse import csr_matrix, random as sparse_random
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from nlu.rasa_components.cascade_classifier import _idf, _tfidf
+        counts = sparse_random(200, 30, density=0.15, format="csr", random_state=4)
+        counts.data = np.ceil(counts.data * 5)
+        counts[7] = 0  # a message with no n-gram of the vocabulary stays empty
+        counts.eliminate_zeros()
+        sklearn = TfidfTransformer(sublinear_tf=True, norm="l2").fit(counts).transform(counts).toarray() * 0.7
+        ours = _tfidf(counts, _idf(counts), 0.7).toarray()
+
+        tmp = pathlib.Path(sys.argv[1])
+        config = {"weighting": "tfidf", "block_weights": [0.7], "C": 1.0, "encoders": [{"encoder": "use", "scale": 0.5}]}
+        storage, tokenizer, cvf, classifier = pipeline(tmp, **config)
+        data = training_data()
+        tokenizer.process_training_data(data)
+        cvf.train(data)
+        cvf.process_training_data(data)
+        classifier.train(data)
+        said = ["cancel my booking please", "i would like to book my car for a service"]
+        first = classifier.process(featurise(tokenizer, cvf, [Message(data={"text": t}) for t in said]))
+        again = CascadeIntentClassifier.load({**CascadeIntentClassifier.get_default_config(), **config},
+                                             storage, Resource("cascade"), ExecutionContext(None, node_name="cascade"))
+        twin = again.process(featurise(tokenizer, cvf, [Message(data={"text": t}) for t in said]))
+        errors = []
+        for bad in ({"weighting": "bm25"}, {"block_weights": [1, -1]}):
+            try:
+                CascadeIntentClassifier.validate_config(bad)
+            except ValueError as error:
+                errors.append(str(error))
+        print(json.dumps({"gap": float(np.abs(ours - sklearn).max()), "empty": float(np.abs(ours[7]).sum()),
+                          "lengths": sorted({round(float(np.linalg.norm(r)), 6) for r in ours if r.any()}),
+                          "first": [m.get("intent") for m in first], "twin": [m.get("intent") for m in twin],
+                          "idf": len(again.idf), "errors": errors}))
+    """), tmp_path)
+    assert result["gap"] < 1e-9 and result["empty"] == 0
+    assert result["lengths"] == [0.7]
+    assert [i["name"] for i in result["first"]] == ["cancel", "book"]
+    assert result["twin"] == result["first"] and result["idf"] == 1
+    assert len(result["errors"]) == 2 and "weighting must be one of counts, tfidf" in result["errors"][0]
+
+
 def test_the_cascade_computes_the_same_probabilities_as_scikit_learn(tmp_path):
     result = run_in_rasa(textwrap.dedent("""
         from scipy.sparse import random as sparse_random

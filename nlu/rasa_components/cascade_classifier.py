@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 CASCADE = "cascade"
 MODEL_FILE = "cascade.npz"
 MODELS = ("ngrams", "full")
+WEIGHTINGS = ("counts", "tfidf")
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,14 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             "random_state": 42,
             # The n-gram model's top confidence from which its answer stands (above 1: always encode).
             "confident": 0.75,
-            # The encoders of the full model, each with its weight beside the n-gram counts.
+            # The encoders of the full model, each with its weight beside the n-gram features.
             "encoders": [{"encoder": "use", "scale": 6.0}],
+            # How the featurizers' sparse sentence features are weighed: "counts" as they come, or
+            # "tfidf": per featurizer, 1 + log(count) times the n-gram's inverse document frequency in the
+            # training examples, each message's row scaled to length 1, times that featurizer's weight
+            # in `block_weights` (in pipeline order; 1 where not given).
+            "weighting": "counts",
+            "block_weights": [],
             "batch_size": 64,
             "max_chars": 1000,
             RANKING_LENGTH: LABEL_RANKING_LENGTH,
@@ -131,11 +138,14 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         resource: Resource,
         models: Optional[Dict[str, CalibratedLinear]] = None,
         labels: Optional[List[str]] = None,
+        idf: Optional[List[np.ndarray]] = None,
     ) -> None:
         self.name = name
         self.config = {**self.get_default_config(), **config}
         self.models = models or {}
         self.labels = labels or []
+        # Per featurizer block, the inverse document frequencies ("tfidf" weighting; set by train or load).
+        self.idf: List[np.ndarray] = idf or []
         self._model_storage = model_storage
         self._resource = resource
         # Loaded now, not on the first uncertain message (seconds for e5).
@@ -151,6 +161,10 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             raise ValueError("CascadeIntentClassifier: C must be positive")
         if int(config.get("calibration_folds", 3)) < 2:
             raise ValueError("CascadeIntentClassifier: calibration_folds must be at least 2")
+        if config.get("weighting", "counts") not in WEIGHTINGS:
+            raise ValueError(f"CascadeIntentClassifier: weighting must be one of {', '.join(WEIGHTINGS)}")
+        if any(float(w) < 0 for w in config.get("block_weights", [])):
+            raise ValueError("CascadeIntentClassifier: block_weights must not be negative")
         if not 0 < float(config.get("confident", 0.75)):
             raise ValueError("CascadeIntentClassifier: confident must be positive (above 1: always encode)")
         encoders = config.get("encoders", cls.get_default_config()["encoders"])
@@ -174,17 +188,34 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
     # -- features ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _sparse(messages: List[Message]) -> csr_matrix:
-        """The sentence-level sparse features of each message, side by side in the order the featurizers
-        added them (Rasa's get_sparse_features also combines the token-level ones: 4 ms a message)."""
-        rows = []
-        for message in messages:
-            parts = [
-                f.features for f in message.features
-                if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
-            ]
-            rows.append(hstack(parts, format="csr") if parts else csr_matrix((1, 0)))
-        return vstack(rows, format="csr")
+    def _blocks(messages: List[Message]) -> List[csr_matrix]:
+        """Per featurizer (in pipeline order), its sentence-level sparse features of every message (Rasa's
+        get_sparse_features would also combine the token-level ones: 4 ms a message)."""
+        per_message = [
+            [f.features for f in message.features
+             if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()]
+            for message in messages
+        ]
+        count = len(per_message[0]) if per_message else 0
+        if any(len(parts) != count for parts in per_message):
+            raise ValueError("CascadeIntentClassifier: messages with different featurizers' features")
+        return [vstack([parts[i] for parts in per_message], format="csr") for i in range(count)]
+
+    def _sparse(self, messages: List[Message], fit: bool = False) -> csr_matrix:
+        """The sparse features of each message side by side, weighed as configured (fit: learn the
+        inverse document frequencies from these, the training examples)."""
+        blocks = self._blocks(messages)
+        if not blocks:
+            return csr_matrix((len(messages), 0))
+        if self.config["weighting"] == "tfidf":
+            if fit:
+                self.idf = [_idf(block) for block in blocks]
+            if len(self.idf) != len(blocks):
+                raise ValueError("CascadeIntentClassifier: the model was trained with other featurizers")
+            weights = list(self.config["block_weights"])
+            weights += [1.0] * (len(blocks) - len(weights))
+            blocks = [_tfidf(block, idf, float(weight)) for block, idf, weight in zip(blocks, self.idf, weights)]
+        return hstack(blocks, format="csr")
 
     def _dense(self, texts: List[str], training: bool = False) -> np.ndarray:
         parts = [
@@ -204,7 +235,7 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         index = {label: i for i, label in enumerate(self.labels)}
         # Integer targets: sklearn 1.1's calibration miscounts string classes per fold.
         y = np.array([index[e.get(INTENT)] for e in examples])
-        sparse = self._sparse(examples)
+        sparse = self._sparse(examples, fit=True)
         dense = self._dense([e.get(TEXT) for e in examples], training=True)
 
         def fit(features: csr_matrix) -> CalibratedLinear:
@@ -252,6 +283,7 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
     def persist(self) -> None:
         # Plain arrays (numpy's own format, no pickle): loading a model runs no code from it.
         arrays = {"labels": np.array(self.labels, dtype=str)}
+        arrays.update({f"idf_{i}": idf for i, idf in enumerate(self.idf)})
         for name, model in self.models.items():
             arrays.update(model.arrays(name))
         with self._model_storage.write_to(self._resource) as model_dir:
@@ -271,8 +303,32 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
                 with np.load(model_dir / MODEL_FILE, allow_pickle=False) as saved:
                     models = {name: CalibratedLinear.from_arrays(saved, name) for name in MODELS}
                     labels = [str(label) for label in saved["labels"]]
+                    idf = [saved[f"idf_{i}"] for i in range(len([k for k in saved.files if k.startswith("idf_")]))]
         except ValueError:
             # Nothing was trained (no intent examples): an untrained classifier predicts nothing.
             logger.debug(f"CascadeIntentClassifier: no saved models in '{resource.name}'")
             return cls.create(config, model_storage, resource, execution_context)
-        return cls(config, execution_context.node_name, model_storage, resource, models=models, labels=labels)
+        return cls(config, execution_context.node_name, model_storage, resource, models=models, labels=labels, idf=idf)
+
+
+def _idf(counts: csr_matrix) -> np.ndarray:
+    """Smoothed inverse document frequency of each column (as scikit-learn's TfidfTransformer)."""
+    counts = counts.tocsr(copy=True)
+    counts.sum_duplicates()
+    counts.eliminate_zeros()
+    documents = counts.shape[0]
+    frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    return (np.log((1.0 + documents) / (1.0 + frequency)) + 1.0).astype(np.float64)
+
+
+def _tfidf(counts: csr_matrix, idf: np.ndarray, weight: float) -> csr_matrix:
+    """1 + log(count), times idf, each row scaled to length `weight` (an empty row stays empty)."""
+    weighed = counts.astype(np.float64, copy=True).tocsr()
+    weighed.sum_duplicates()
+    weighed.eliminate_zeros()
+    weighed.data = (1.0 + np.log(np.maximum(weighed.data, 1e-12))) * idf[weighed.indices]
+    lengths = np.sqrt(np.asarray(weighed.multiply(weighed).sum(axis=1)).ravel())
+    lengths[lengths == 0] = 1.0
+    scale = weight / lengths
+    weighed.data *= np.repeat(scale, np.diff(weighed.indptr))
+    return weighed
