@@ -310,7 +310,8 @@ def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is
         ours = _tfidf(counts, _idf(counts), 0.7).toarray()
 
         tmp = pathlib.Path(sys.argv[1])
-        config = {"weighting": "tfidf", "block_weights": [0.7], "C": 1.0, "encoders": [{"encoder": "use", "scale": 0.5}]}
+        config = {"weighting": "tfidf", "block_weights": [0.7], "C": 1.0, "encoders": [{"encoder": "use", "scale": 0.5}],
+                  "prototype_k": 2, "confident": 1.01}
         storage, tokenizer, cvf, classifier = pipeline(tmp, **config)
         data = training_data()
         tokenizer.process_training_data(data)
@@ -322,8 +323,12 @@ def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is
         again = CascadeIntentClassifier.load({**CascadeIntentClassifier.get_default_config(), **config},
                                              storage, Resource("cascade"), ExecutionContext(None, node_name="cascade"))
         twin = again.process(featurise(tokenizer, cvf, [Message(data={"text": t}) for t in said]))
+        vectors, intents = again.prototypes
+        # nearest examples: a training example's own vector, left out, is not its own nearest neighbour
+        own = classifier._nearest(classifier.prototypes[0][:1], leave_out_self=True)[0]
+        alone = classifier._nearest(classifier.prototypes[0][:1])[0]
         errors = []
-        for bad in ({"weighting": "bm25"}, {"block_weights": [1, -1]}):
+        for bad in ({"weighting": "bm25"}, {"block_weights": [1, -1]}, {"prototype_k": -1}):
             try:
                 CascadeIntentClassifier.validate_config(bad)
             except ValueError as error:
@@ -331,13 +336,22 @@ def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is
         print(json.dumps({"gap": float(np.abs(ours - sklearn).max()), "empty": float(np.abs(ours[7]).sum()),
                           "lengths": sorted({round(float(np.linalg.norm(r)), 6) for r in ours if r.any()}),
                           "first": [m.get("intent") for m in first], "twin": [m.get("intent") for m in twin],
-                          "idf": len(again.idf), "errors": errors}))
+                          "idf": len(again.idf), "errors": errors, "prototypes": list(vectors.shape),
+                          "intents": sorted(set(int(i) for i in intents)),
+                          "own": own.tolist(), "alone": alone.tolist(), "scale": classifier.config["prototype_scale"]}))
     """), tmp_path)
     assert result["gap"] < 1e-9 and result["empty"] == 0
     assert result["lengths"] == [0.7]
     assert [i["name"] for i in result["first"]] == ["cancel", "book"]
-    assert result["twin"] == result["first"] and result["idf"] == 1
-    assert len(result["errors"]) == 2 and "weighting must be one of counts, tfidf" in result["errors"][0]
+    # loaded back: the same answers (the nearest examples' vectors are saved in half precision)
+    assert [i["name"] for i in result["twin"]] == ["cancel", "book"] and result["idf"] == 1
+    assert all(abs(a["confidence"] - b["confidence"]) < 1e-3 for a, b in zip(result["twin"], result["first"]))
+    assert len(result["errors"]) == 3 and "weighting must be one of counts, tfidf" in result["errors"][0]
+    # the full model's nearest-example features: the 16 training vectors kept, both intents
+    assert result["prototypes"] == [16, 512] and result["intents"] == [0, 1]
+    book = 0  # "book" sorts before "cancel"; the first training example is a booking
+    assert result["alone"][book] > result["own"][book]  # with itself, the mean of its 2 nearest includes 1.0
+    assert result["alone"][book] <= result["scale"] + 1e-6
 
 
 def test_the_cascade_computes_the_same_probabilities_as_scikit_learn(tmp_path):

@@ -177,6 +177,18 @@ def test_the_realistic_evaluation_set_covers_every_intent_in_both_scripts_and_is
     assert not copied, copied
 
 
+def test_the_general_assistant_evaluation_set_is_never_trained_on_and_is_mostly_unrelated_requests():
+    """nlu/eval/general_assistant.yml: queries in the style people write to a general assistant, most of
+    them out of scope (issue 13's public-set check, estimated on a set of our own)."""
+    evaluation = load(EVAL_FILE.with_name("general_assistant.yml"))
+    assert set(evaluation.intents) <= DESIGN_INTENTS and "out_of_scope" in evaluation.intents
+    assert len(evaluation.examples) >= 350
+    assert sum(e.intent == "out_of_scope" for e in evaluation.examples) >= len(evaluation.examples) / 2
+    training = {" ".join(e.text.lower().split()) for e in load(RasaProject().data_dir).examples}
+    copied = [e.text for e in evaluation.examples if " ".join(e.text.lower().split()) in training]
+    assert not copied, copied
+
+
 def test_lookup_tables_are_derived_from_the_synonyms_of_values_the_examples_annotate(tmp_path):
     source = tmp_path / "data.yml"
     source.write_text(

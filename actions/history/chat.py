@@ -65,9 +65,11 @@ def service_history_browse(turn: Turn) -> Reply | list[Reply]:
         # A follow-up about the same car ("and the inspection report?"), unless another car is named.
         other = vehicles.named(turn, turn.vehicles()) or vehicle
         return _page(turn, other, section_in(turn.message.text), 0, _service(turn))
-    # Unclear: nothing understood, or no clear new request (a vague "the white one" may look like small
-    # talk or out of scope at middling confidence).
-    unclear = turn.parse.intent == "nlu_fallback" or (
+    # Unclear: nothing understood, or no clear new request. A vague "the white one" looks like small talk
+    # or out of scope, even with confidence, to a model that has seen many unrelated requests; with the
+    # pages on screen it is a failed pick, and the question again ("... or ask me something else") also
+    # serves a customer who did ask something unrelated.
+    unclear = turn.parse.intent in {"nlu_fallback", "out_of_scope"} or (
         turn.parse.intent not in TASK_INTENTS and turn.parse.confidence < SWITCH_CONFIDENCE
     )
     if turn.selected is None and unclear and turn.parse.degraded is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack, vstack
@@ -116,7 +116,7 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             "max_iter": 5000,
             "random_state": 42,
             # The n-gram model's top confidence from which its answer stands (above 1: always encode).
-            "confident": 0.75,
+            "confident": 0.9,
             # The encoders of the full model, each with its weight beside the n-gram features.
             "encoders": [{"encoder": "use", "scale": 6.0}],
             # How the featurizers' sparse sentence features are weighed: "counts" as they come, or
@@ -125,6 +125,12 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             # in `block_weights` (in pipeline order; 1 where not given).
             "weighting": "counts",
             "block_weights": [],
+            # Nearest examples, for the full model: per intent, the mean cosine similarity of the message's
+            # sentence vector to its `prototype_k` most similar training examples of that intent, times
+            # `prototype_scale`, as features beside the others (0: none). The training examples' vectors are
+            # kept with the model; in training each example is compared with the others, not itself.
+            "prototype_k": 0,
+            "prototype_scale": 0.6,
             "batch_size": 64,
             "max_chars": 1000,
             RANKING_LENGTH: LABEL_RANKING_LENGTH,
@@ -139,6 +145,7 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         models: Optional[Dict[str, CalibratedLinear]] = None,
         labels: Optional[List[str]] = None,
         idf: Optional[List[np.ndarray]] = None,
+        prototypes: Optional[Tuple[np.ndarray, np.ndarray]] = None,
     ) -> None:
         self.name = name
         self.config = {**self.get_default_config(), **config}
@@ -146,6 +153,8 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         self.labels = labels or []
         # Per featurizer block, the inverse document frequencies ("tfidf" weighting; set by train or load).
         self.idf: List[np.ndarray] = idf or []
+        # The training examples' sentence vectors (unit length) and intents, for the prototype features.
+        self.prototypes: Optional[Tuple[np.ndarray, np.ndarray]] = prototypes
         self._model_storage = model_storage
         self._resource = resource
         # Loaded now, not on the first uncertain message (seconds for e5).
@@ -163,6 +172,8 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             raise ValueError("CascadeIntentClassifier: calibration_folds must be at least 2")
         if config.get("weighting", "counts") not in WEIGHTINGS:
             raise ValueError(f"CascadeIntentClassifier: weighting must be one of {', '.join(WEIGHTINGS)}")
+        if int(config.get("prototype_k", 0)) < 0 or float(config.get("prototype_scale", 0.6)) < 0:
+            raise ValueError("CascadeIntentClassifier: prototype_k and prototype_scale must not be negative")
         if any(float(w) < 0 for w in config.get("block_weights", [])):
             raise ValueError("CascadeIntentClassifier: block_weights must not be negative")
         if not 0 < float(config.get("confident", 0.75)):
@@ -241,9 +252,36 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         def fit(features: csr_matrix) -> CalibratedLinear:
             return CalibratedLinear.from_sklearn(calibrated_svm(self.config, ensemble=False).fit(features, y))
 
-        self.models = {"ngrams": fit(sparse), "full": fit(hstack([sparse, csr_matrix(dense)], format="csr"))}
+        full = [sparse, csr_matrix(dense)]
+        if int(self.config["prototype_k"]) > 0:
+            vectors = _unit(dense)
+            self.prototypes = (vectors, y.astype(np.int32))
+            full.append(csr_matrix(self._nearest(vectors, leave_out_self=True)))
+        self.models = {"ngrams": fit(sparse), "full": fit(hstack(full, format="csr"))}
         self.persist()
         return self._resource
+
+    def _nearest(self, vectors: np.ndarray, leave_out_self: bool = False, chunk: int = 2048) -> np.ndarray:
+        """Per message and intent, the mean cosine similarity to the `prototype_k` most similar training
+        examples of that intent, times `prototype_scale` (leave_out_self: `vectors` are the training
+        examples themselves, in order, and none is compared with itself)."""
+        assert self.prototypes is not None
+        known, intents = self.prototypes
+        k = int(self.config["prototype_k"])
+        members = [np.flatnonzero(intents == label) for label in range(len(self.labels))]
+        features = np.zeros((len(vectors), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(vectors), chunk):
+            similarity = vectors[start:start + chunk] @ known.T
+            if leave_out_self:
+                rows = np.arange(similarity.shape[0])
+                similarity[rows, rows + start] = -1.0
+            for label, columns in enumerate(members):
+                if len(columns) == 0:
+                    continue
+                of_intent = similarity[:, columns]
+                take = min(k, len(columns))
+                features[start:start + chunk, label] = np.partition(of_intent, -take, axis=1)[:, -take:].mean(axis=1)
+        return features * float(self.config["prototype_scale"])
 
     def _ranking(self, model: CalibratedLinear, row: np.ndarray) -> List[Dict[str, Any]]:
         return sorted(
@@ -261,7 +299,10 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         full: Dict[int, np.ndarray] = {}
         if unsure:
             dense = self._dense([messages[i].get(TEXT) or "" for i in unsure])
-            rows = hstack([sparse[unsure], csr_matrix(dense)], format="csr")
+            parts = [sparse[unsure], csr_matrix(dense)]
+            if self.prototypes is not None:
+                parts.append(csr_matrix(self._nearest(_unit(dense))))
+            rows = hstack(parts, format="csr")
             full = dict(zip(unsure, self.models["full"].predict_proba(rows)))
         length = self.config[RANKING_LENGTH]
         for i, message in enumerate(messages):
@@ -284,6 +325,9 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         # Plain arrays (numpy's own format, no pickle): loading a model runs no code from it.
         arrays = {"labels": np.array(self.labels, dtype=str)}
         arrays.update({f"idf_{i}": idf for i, idf in enumerate(self.idf)})
+        if self.prototypes is not None:
+            arrays["prototype_vectors"] = self.prototypes[0].astype(np.float16)  # half the size; cosines to ~1e-3
+            arrays["prototype_intents"] = self.prototypes[1]
         for name, model in self.models.items():
             arrays.update(model.arrays(name))
         with self._model_storage.write_to(self._resource) as model_dir:
@@ -304,11 +348,16 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
                     models = {name: CalibratedLinear.from_arrays(saved, name) for name in MODELS}
                     labels = [str(label) for label in saved["labels"]]
                     idf = [saved[f"idf_{i}"] for i in range(len([k for k in saved.files if k.startswith("idf_")]))]
+                    prototypes = (
+                        (saved["prototype_vectors"].astype(np.float32), saved["prototype_intents"])
+                        if "prototype_vectors" in saved.files else None
+                    )
         except ValueError:
             # Nothing was trained (no intent examples): an untrained classifier predicts nothing.
             logger.debug(f"CascadeIntentClassifier: no saved models in '{resource.name}'")
             return cls.create(config, model_storage, resource, execution_context)
-        return cls(config, execution_context.node_name, model_storage, resource, models=models, labels=labels, idf=idf)
+        return cls(config, execution_context.node_name, model_storage, resource, models=models, labels=labels, idf=idf,
+                   prototypes=prototypes)
 
 
 def _idf(counts: csr_matrix) -> np.ndarray:
@@ -332,3 +381,9 @@ def _tfidf(counts: csr_matrix, idf: np.ndarray, weight: float) -> csr_matrix:
     scale = weight / lengths
     weighed.data *= np.repeat(scale, np.diff(weighed.indptr))
     return weighed
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (a zero row stays zero)."""
+    lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(lengths == 0, 1.0, lengths)).astype(np.float32)
