@@ -61,6 +61,19 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def rss_parts_mb(pid: int) -> tuple[float, float]:
+    """A process's resident memory as (its own: anonymous, shared memory; mapped files' pages), in MB.
+    The mapped files are mostly shared libraries (TensorFlow's are ~300 MB): how many of their pages a
+    process has resident follows the page cache (the kernel maps the cached pages around each fault), so
+    that part differs from machine to machine and hour to hour for the same model."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in {"RssAnon", "RssFile", "RssShmem"}:
+            fields[key] = int(value.split()[0])
+    return (fields.get("RssAnon", 0) + fields.get("RssShmem", 0)) / 1024, fields.get("RssFile", 0) / 1024
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
@@ -124,6 +137,8 @@ def measure(project: rasa.RasaProject, name: str, config: Path | None, texts: li
         # A cascade (config.yml) says which model answered each message; a pipeline of one model does not.
         row["messages the encoders read"] = f"{encoded:.1%}" if "one model" not in answered_by else "-"
         row["memory after the load"] = f"{rss_mb(pid):,.0f} MB"
+        own, files = rss_parts_mb(pid)
+        row["of it own / mapped files (libraries)"] = f"{own:,.0f} / {files:,.0f} MB"
         report = evaluate_file(url, REALISTIC)
         out_of_scope = next(i for i in report.intents if i.intent == "out_of_scope")
         row[f"realistic set ({report.n}): macro F1"] = f"{report.macro_f1:.3f}"
