@@ -161,31 +161,35 @@ def conversations(phones: list[tuple[str, str]], count: int, concurrency: int) -
     return result
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ..., utime at 11, stime,
+    cutime, cstime)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU time a process has used (its threads included; with children, also what its
+    exited and reaped children used)."""
+    fields = _stat(pid)
+    used = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return used / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float:
     """CPU time the PostgreSQL server has used: its live processes, plus (on the postmaster) what its
     exited children used, so a connection closed during a run still counts."""
     total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             if (proc / "comm").read_text().strip() != "postgres":
                 continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            parent = Path(f"/proc/{fields[1]}/comm")
+            parent = Path(f"/proc/{_stat(int(proc.name))[1]}/comm")
             postmaster = not parent.exists() or parent.read_text().strip() != "postgres"
+            total += cpu_seconds(int(proc.name), children=postmaster)
         except (OSError, IndexError):
             continue  # gone meanwhile, or not readable
-        total += (int(fields[11]) + int(fields[12])) / ticks
-        if postmaster:
-            total += (int(fields[13]) + int(fields[14])) / ticks
     return total
 
 

@@ -183,7 +183,8 @@ def render(report: Report, title: str) -> str:
         if language in report.by_language:
             accuracy, macro, n = report.by_language[language]
             lines.append(f"{labels[language]:<20}accuracy {accuracy:.3f}, macro F1 {macro:.3f} ({n} examples)")
-    if not any(e.support for e in report.entities):
+    annotated = any(e.support for e in report.entities)
+    if not annotated:
         # A file that annotates no entities (nlu/eval/general_assistant.yml) scores intents only.
         lines.append("entities            none annotated in this file: not scored")
     else:
@@ -191,7 +192,7 @@ def render(report: Report, title: str) -> str:
             f"entities            F1 {report.entity_f1:.3f} (precision {report.entity_precision:.3f}, "
             f"recall {report.entity_recall:.3f})"
         )
-    for e in report.entities if any(e.support for e in report.entities) else []:
+    for e in report.entities if annotated else []:
         lines.append(
             f"  {e.entity:<18}F1 {e.f1:.3f} (precision {e.precision:.3f}, recall {e.recall:.3f}, {e.support} in the gold)"
         )

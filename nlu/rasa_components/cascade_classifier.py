@@ -153,8 +153,12 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         self.labels = labels or []
         # Per featurizer block, the inverse document frequencies ("tfidf" weighting; set by train or load).
         self.idf: List[np.ndarray] = idf or []
-        # The training examples' sentence vectors (unit length) and intents, for the prototype features.
-        self.prototypes: Optional[Tuple[np.ndarray, np.ndarray]] = prototypes
+        # The training examples' sentence vectors (unit length) and intents, for the prototype features,
+        # and per intent the rows of its examples (found once, not at every parse).
+        self.prototypes: Optional[Tuple[np.ndarray, np.ndarray]] = None
+        self._members: List[np.ndarray] = []
+        if prototypes is not None:
+            self._set_prototypes(*prototypes)
         self._model_storage = model_storage
         self._resource = resource
         # Loaded now, not on the first uncertain message (seconds for e5).
@@ -255,20 +259,24 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         full = [sparse, csr_matrix(dense)]
         if int(self.config["prototype_k"]) > 0:
             vectors = _unit(dense)
-            self.prototypes = (vectors, y.astype(np.int32))
+            self._set_prototypes(vectors, y.astype(np.int32))
             full.append(csr_matrix(self._nearest(vectors, leave_out_self=True)))
         self.models = {"ngrams": fit(sparse), "full": fit(hstack(full, format="csr"))}
         self.persist()
         return self._resource
+
+    def _set_prototypes(self, vectors: np.ndarray, intents: np.ndarray) -> None:
+        self.prototypes = (vectors, intents)
+        self._members = [np.flatnonzero(intents == label) for label in range(len(self.labels))]
 
     def _nearest(self, vectors: np.ndarray, leave_out_self: bool = False, chunk: int = 2048) -> np.ndarray:
         """Per message and intent, the mean cosine similarity to the `prototype_k` most similar training
         examples of that intent, times `prototype_scale` (leave_out_self: `vectors` are the training
         examples themselves, in order, and none is compared with itself)."""
         assert self.prototypes is not None
-        known, intents = self.prototypes
+        known = self.prototypes[0]
         k = int(self.config["prototype_k"])
-        members = [np.flatnonzero(intents == label) for label in range(len(self.labels))]
+        members = self._members
         features = np.zeros((len(vectors), len(self.labels)), dtype=np.float32)
         for start in range(0, len(vectors), chunk):
             similarity = vectors[start:start + chunk] @ known.T
