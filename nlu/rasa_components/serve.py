@@ -12,7 +12,7 @@ numpy and TensorFlow ask the kernel for transparent huge pages for their large a
 80 MB of the server's ~640 MB were such pages, and the figure moved by tens of MB from one start to the
 next with how fragmented the machine's memory was. The server turns them off for itself
 (prctl PR_SET_THP_DISABLE, Linux; nothing happens elsewhere): a parse touches small arrays, so it
-loses nothing. It also fixes glibc malloc's thresholds (`_lean_malloc`).
+loses nothing.
 """
 
 from __future__ import annotations
@@ -33,13 +33,6 @@ class _Hidden(importlib.abc.MetaPathFinder):
 
 PR_SET_THP_DISABLE = 41  # linux/prctl.h
 
-# glibc's malloc raises its mmap and trim thresholds to twice the largest block freed so far (up to 32 and
-# 64 MB): after the model's load frees its large buffers, the freed heap is kept, not given back, and
-# every thread that allocates gets an arena of its own. Fixed thresholds and two arenas: measured 14 MB less
-# resident after the first parses, and it stays so (mallopt(3); the numbers are glibc's M_* constants).
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
-MALLOC_SETTINGS = ((M_MMAP_THRESHOLD, 128 * 1024), (M_TRIM_THRESHOLD, 128 * 1024), (M_ARENA_MAX, 2))
-
 
 def _no_huge_pages() -> bool:
     """Turn transparent huge pages off for this process (and what it starts); False where not possible."""
@@ -54,22 +47,8 @@ def _no_huge_pages() -> bool:
         return False
 
 
-def _lean_malloc() -> bool:
-    """glibc's malloc settings above; False where there is no glibc."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return all(mallopt(option, value) == 1 for option, value in MALLOC_SETTINGS)
-
-
 def main() -> None:
     _no_huge_pages()
-    _lean_malloc()
     sys.meta_path.insert(0, _Hidden())
     from rasa.__main__ import main as rasa_main
 
