@@ -90,9 +90,10 @@ def cache_name(name: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return f"{name}-{version(PACKAGES[name])}{VARIANTS.get(name, '')}"
+        versioned = f"{name}-{version(PACKAGES[name])}"
     except PackageNotFoundError:
-        return name + VARIANTS.get(name, "")
+        versioned = name
+    return versioned + VARIANTS.get(name, "")
 _loaded: Dict[str, Encode] = {}
 
 

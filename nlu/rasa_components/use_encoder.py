@@ -38,7 +38,6 @@ class RowsOnDemand:
     def __init__(self, path: Path, rows: int, width: int) -> None:
         self.path = path
         self.shape = (rows, width)
-        self.dtype = np.dtype(np.uint8)
         size = os.path.getsize(path)
         if size != rows * width:
             raise ValueError(f"{path}: {size} bytes, not the {rows} x {width} of the table")
@@ -78,9 +77,6 @@ class RowsOnDemand:
         self._rows[self._count] = np.frombuffer(data, dtype=np.uint8)
         self._slot[row] = self._count  # set last: a reader that sees the slot sees the row
         self._count += 1
-
-    def close(self) -> None:
-        os.close(self._fd)
 
     def __del__(self) -> None:
         try:
