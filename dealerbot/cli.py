@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation over the training data")
     evaluate.add_argument("--config", type=Path, help="pipeline to cross-validate (default: config.yml)")
     evaluate.add_argument("--fold", type=int, metavar="N", help="with --cv: run only fold N (1-based) of the K")
+    evaluate.add_argument(
+        "--predictions", type=Path, metavar="FILE",
+        help="with --cv: write every held-out example's parse (intent ranking) to FILE as JSON lines",
+    )
     evaluate.add_argument("--json", action="store_true", help="print the report as one JSON object")
     evaluate.add_argument("--errors", action="store_true", help="also list every misclassified example and every example whose entities were missed")
 
@@ -244,13 +248,17 @@ def _nlu_eval(project: RasaProject, url: str, args: argparse.Namespace) -> int:
             print(f"dealerbot: --fold must be between 1 and {args.cv}", file=sys.stderr)
             return 2
         cv = commands.cross_validate(project, args.cv, config=args.config, only_fold=args.fold)
+        if args.predictions:
+            with args.predictions.open("w", encoding="utf-8") as out:
+                for row in cv.predictions():
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
         report = cv.report
         title = f"{args.cv}-fold cross-validation of {(args.config or 'config.yml')}"
         if args.fold:
             title = f"fold {args.fold} of the {title}"
     elif args.file:
-        if args.config or args.fold:
-            print("dealerbot: --config and --fold apply to --cv only", file=sys.stderr)
+        if args.config or args.fold or args.predictions:
+            print("dealerbot: --config, --fold and --predictions apply to --cv only", file=sys.stderr)
             return 2
         report = commands.evaluate_file(url, args.file)
         title = f"{args.file} against the model served at {url}"

@@ -7,7 +7,7 @@ import os
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -160,6 +160,23 @@ class CrossValidation:
     report: Report
     train_seconds: list[float]
     folds: int
+    # Every held-out example with its parse and its fold (0-based), in the order they were parsed.
+    held_out: list[tuple[int, Example, Parse]] = field(default_factory=list)
+
+    def predictions(self) -> list[dict]:
+        """One JSON-ready row per held-out example: to study decision rules (thresholds) offline."""
+        return [
+            {
+                "fold": fold,
+                "text": example.text,
+                "intent": example.intent,
+                "language": example.language,
+                "predicted": parse.intent,
+                "confidence": round(parse.confidence, 5),
+                "ranking": [[name, round(p, 5)] for name, p in parse.ranking],
+            }
+            for fold, example, parse in self.held_out
+        ]
 
 
 def cross_validate(
@@ -175,6 +192,7 @@ def cross_validate(
     split = stratified_folds(data.examples, folds)
     gold: list[Example] = []
     predicted: list[Parse] = []
+    folds_of: list[int] = []
     seconds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="dealerbot-cv-") as tmp:
         root = Path(tmp)
@@ -200,10 +218,11 @@ def cross_validate(
                 parses = asyncio.run(predict(server.url, held_out))
             gold.extend(held_out)
             predicted.extend(parses)
+            folds_of.extend([index] * len(held_out))
             if progress:
                 partial = score(held_out, parses)
                 rasa.print_err(
                     f"fold {index + 1}/{folds}: {len(held_out)} examples, macro F1 {partial.macro_f1:.3f}, "
                     f"trained in {seconds[-1]:.0f} s"
                 )
-    return CrossValidation(score(gold, predicted), seconds, folds)
+    return CrossValidation(score(gold, predicted), seconds, folds, list(zip(folds_of, gold, predicted)))

@@ -117,7 +117,8 @@ def test_eval_refuses_a_fold_that_does_not_exist_or_without_cv(tmp_path):
     for args, message in (
         (("--cv", "5", "--fold", "6"), "--fold must be between 1 and 5"),
         (("--cv", "5", "--fold", "0"), "--fold must be between 1 and 5"),
-        ((str(held_out), "--fold", "1"), "--config and --fold apply to --cv only"),
+        ((str(held_out), "--fold", "1"), "--config, --fold and --predictions apply to --cv only"),
+        ((str(held_out), "--predictions", str(tmp_path / "p.jsonl")), "apply to --cv only"),
     ):
         done = dealerbot("nlu", "eval", *args, rasa_url=url)
         assert done.returncode == 2 and message in done.stderr, (args, done.stderr)

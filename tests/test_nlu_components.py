@@ -482,3 +482,36 @@ def test_a_part_or_service_span_takes_the_type_the_intent_s_examples_use(tmp_pat
     assert result["split"] == ["service_type", "branch"]  # 1 of 2 each way, and below min_count: as found
     assert result["other_intent"] == ["component", "branch"]
     assert result["refused"] is True
+
+
+def test_an_unsure_parse_with_out_of_scope_first_or_second_is_out_of_scope_else_nlu_fallback(tmp_path):
+    result = run_in_rasa("""
+        from nlu.rasa_components.decision import OutOfScopeAwareFallback
+
+        decide = OutOfScopeAwareFallback.create(
+            {**OutOfScopeAwareFallback.get_default_config(), "threshold": 0.2, "ambiguity_threshold": 0.02},
+            None, Resource("d"), ExecutionContext(None, node_name="d"))
+
+        def parse(*ranking):
+            ranked = [{"name": n, "confidence": c} for n, c in ranking]
+            m = Message(data={"text": "t", "intent": dict(ranked[0]), "intent_ranking": ranked})
+            decide.process([m])
+            return [m.get("intent")["name"], round(m.get("intent")["confidence"], 2),
+                    [r["name"] for r in m.get("intent_ranking")]]
+
+        print(json.dumps({
+            "oos_first_unsure": parse(("out_of_scope", 0.15), ("greet", 0.1)),
+            "oos_second_low": parse(("finance", 0.18), ("out_of_scope", 0.12), ("greet", 0.1)),
+            "oos_second_close": parse(("finance", 0.41), ("out_of_scope", 0.40)),
+            "oos_second_sure": parse(("finance", 0.8), ("out_of_scope", 0.1)),
+            "other_second_low": parse(("finance", 0.18), ("trade_in", 0.12), ("out_of_scope", 0.1)),
+            "sure": parse(("finance", 0.9), ("trade_in", 0.05)),
+        }))
+    """, tmp_path)
+    assert result["oos_first_unsure"] == ["out_of_scope", 0.15, ["out_of_scope", "greet"]]
+    assert result["oos_second_low"] == ["out_of_scope", 0.12, ["out_of_scope", "finance", "greet"]]
+    assert result["oos_second_close"] == ["out_of_scope", 0.4, ["out_of_scope", "finance"]]
+    assert result["oos_second_sure"] == ["finance", 0.8, ["finance", "out_of_scope"]]
+    # Rasa's own rule where out-of-scope is not among the two likeliest
+    assert result["other_second_low"] == ["nlu_fallback", 0.2, ["nlu_fallback", "finance", "trade_in", "out_of_scope"]]
+    assert result["sure"] == ["finance", 0.9, ["finance", "trade_in"]]
