@@ -279,7 +279,10 @@ class Assistant:
 
         offered = [Option.from_dict(o) for o in state.data.get("options", [])]
         idle = timedelta(minutes=self.settings.flow_idle_minutes)
-        if not state.flow and state.updated_at is not None and state.updated_at + idle <= now:
+        held = state.data.get("options_until")
+        if held is not None and now < datetime.fromisoformat(held):
+            pass  # a proactive message's options (scheduler.dispatch): still pickable
+        elif not state.flow and state.updated_at is not None and state.updated_at + idle <= now:
             offered = []  # a menu from long ago: a number now does not pick from it
         choice = choices.choose(offered, said, message.payload)
         if state.flow and state.data.get("free_text") and not choice.certain:

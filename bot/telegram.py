@@ -174,6 +174,16 @@ class TelegramChannel:
         if self.webhook_url is None:
             self._in_background(self._poll())
 
+    async def start_sending(self) -> None:
+        """For a process that only sends (`dealerbot scheduler`, `run-once`): the Bot API client, and
+        neither the webhook changed nor updates polled (the app that serves the chat does that)."""
+        try:
+            await asyncio.wait_for(self.bot.initialize(), self.start_timeout)
+        except Exception as exc:  # noqa: BLE001 - sends then fail as retryable and wait in the outbox
+            self._degraded("bot_api_unavailable", exc)
+            return
+        self._ok()
+
     async def stop(self) -> None:
         for task in list(self._background):
             task.cancel()

@@ -730,7 +730,12 @@ class StockVehicle(Base):
 
 # --- messaging: outbox, conversation state, hand-offs ------------------------------------------------
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "skipped")
+# pending: waiting for its time (next_attempt_at); sending: claimed by a dispatcher until next_attempt_at
+# (a lease: a dispatcher that died leaves it to be claimed again then); sent; dead: given up after the
+# last attempt, shown to staff and retryable; cancelled: the customer opted out of its kind, or what it
+# was about is gone; skipped: nothing can carry it (no template for WhatsApp outside the 24-hour window,
+# nobody reachable). failed: a sent message the platform later reported undelivered (status callback).
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "skipped", "dead")
 
 
 class OutboxMessage(Base):

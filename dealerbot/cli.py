@@ -30,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web app: Telegram and WhatsApp webhooks, health, metrics")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    scheduler = commands.add_parser(
+        "scheduler", help="run the scheduler's scans and the outbox dispatcher (run-once: one pass, as of --now)"
+    )
+    scheduler_commands = scheduler.add_subparsers(dest="scheduler_command", metavar="SCHEDULER_COMMAND")
+    once = scheduler_commands.add_parser(
+        "run-once", help="every scan once, then one dispatch pass; prints the counts as one JSON object"
+    )
+    once.add_argument("--now", help="ISO-8601 time to run as of (default: now; no offset means DEALERBOT_TZ)")
     commands.add_parser(
         "channels", help="print the channels whose credentials are set; exit status 1 when there are none"
     )
@@ -105,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(app, args.host, args.port)
         if args.command == "channels":
             return _channels(app)
+        if args.command == "scheduler":
+            return _scheduler(app, args)
         if args.command == "db":
             return _db(app, args)
         if args.command == "nlu":
@@ -130,6 +140,49 @@ def _serve(app: App, host: str, port: int) -> int:
     if not services.channels:
         log.warning("no_channel_configured", hint="set TELEGRAM_BOT_TOKEN or the TWILIO_* settings")
     uvicorn.run(create_app(services), host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    return 0
+
+
+def _scheduler(app: App, args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import datetime
+
+    from dealerbot.clock import FixedClock
+
+    if args.scheduler_command != "run-once":
+        print("dealerbot: the long-running scheduler is not built yet; use `dealerbot scheduler run-once`",
+              file=sys.stderr)
+        return 2
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"dealerbot: --now: {args.now!r} is not an ISO-8601 time (e.g. 2026-12-07T09:30:00+04:00)",
+                  file=sys.stderr)
+            return 2
+        app.clock = FixedClock(now if now.tzinfo else now.replace(tzinfo=app.settings.tz))
+    return asyncio.run(_run_once(app))
+
+
+async def _run_once(app: App) -> int:
+    import json
+
+    from dealerbot.bootstrap import compose
+    from scheduler.run import run_once
+
+    try:
+        services = compose(app)
+    except ValueError as exc:
+        print(f"dealerbot: {exc}", file=sys.stderr)
+        return 2
+    for channel in services.channels.values():
+        start = getattr(channel, "start_sending", None) or channel.start
+        await start()
+    try:
+        report = await run_once(app, services.channels)  # type: ignore[arg-type]
+    finally:
+        await services.aclose()
+    print(json.dumps(report))
     return 0
 
 

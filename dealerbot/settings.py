@@ -5,6 +5,7 @@ The names are the contract of DESIGN.md; every setting has a default that works 
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,6 +50,27 @@ class Settings(BaseSettings):
     complaint_response_hours: int = Field(
         default=48, ge=1, le=24 * 7, description="Hours within which a complaint gets a substantive answer."
     )
+    # --- proactive messages (scheduler/) ---
+    staff_telegram_chat_id: str | None = Field(
+        default=None, description="Telegram chat (a group of the service team) that staff alerts go to."
+    )
+    quiet_hours: str = Field(
+        default="21:00-09:00",
+        description="HH:MM-HH:MM in the dealership's time zone: no proactive message to a customer then "
+        "(they wait for its end); empty: none.",
+    )
+    quiet_hours_pass: list[str] = Field(
+        default_factory=list,
+        description="Kinds of proactive message sent even in quiet hours (e.g. [\"recall_notice\"]: safety).",
+    )
+    whatsapp_templates: dict[str, str] = Field(
+        default_factory=dict,
+        description='Approved WhatsApp templates (Twilio ContentSid) per kind and language, '
+        '{"service_due.en": "HX...", "service_due.ar": "HX..."}: used outside the 24-hour window.',
+    )
+    outbox_max_attempts: int = Field(
+        default=6, ge=1, le=50, description="Attempts at sending one proactive message before it is dead-lettered."
+    )
     log_level: str = Field(default="INFO", description="Minimum level of log records.")
     log_format: str = Field(default="auto", description="auto | json | console")
 
@@ -83,9 +105,33 @@ class Settings(BaseSettings):
             raise ValueError("must be auto, json or console")
         return value
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_format(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_quiet_hours(value)
+        return value
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        """(start, end) of the quiet hours, local time; None when there are none."""
+        return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.dealerbot_tz)
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time]:
+    """"21:00-09:00" → (21:00, 09:00); ValueError with what is wrong."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not HH:MM-HH:MM") from None
+    if start == end:
+        raise ValueError(f"{value!r} starts and ends at the same time")
+    return start, end
 
 
 def load_settings(**overrides: object) -> Settings:

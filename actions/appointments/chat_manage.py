@@ -35,7 +35,9 @@ Then = Callable[[Turn, Appointment], Reply]
 
 
 def _picked_appointment(turn: Turn) -> Appointment | None:
-    return own_appointment(turn, turn.picked("appt") or rules.reference_in(turn.said))
+    # A reminder's "change the time" / "cancel it" carries the appointment's reference (scheduler.kinds).
+    hinted = turn.hints.get("appointment")
+    return own_appointment(turn, turn.picked("appt") or hinted or rules.reference_in(turn.said))
 
 
 def _appointment_options(turn: Turn, appointments: list[Appointment]) -> list[Option]:

@@ -40,7 +40,9 @@ def stop_notifications(turn: Turn) -> Reply:
     changeable = service.changeable_kinds(turn.customer, on)
     if not changeable:
         return turn.reply("people_notif_all_on" if on else "people_notif_none_on")
-    named = rules.kinds_named(turn.message.text)
+    # A proactive message's "stop these reminders" names its kind (scheduler.kinds).
+    hinted = [k for k in (turn.hints.get("kind"),) if k in rules.KINDS]
+    named = hinted or rules.kinds_named(turn.message.text)
     if named:
         chosen = [k for k in named if k in changeable]
         if not chosen:

@@ -8,6 +8,17 @@ from actions.kit.normalise import norm
 
 KINDS = ("service_reminders", "appointment_reminders", "recall_notices", "feedback_surveys", "marketing")
 
+# The proactive messages (scheduler.kinds) each consent allows. The end of the customer's own warranty
+# is service information, not marketing: it goes to those who take service reminders. A message about the
+# customer's own open case needs no consent and is in none.
+MESSAGE_KINDS: dict[str, tuple[str, ...]] = {
+    "service_reminders": ("service_due", "warranty_expiry"),
+    "appointment_reminders": ("appointment_reminder",),
+    "recall_notices": ("recall_notice",),
+    "feedback_surveys": ("feedback_survey",),
+    "marketing": ("stock_alert",),
+}
+
 # Words that ask for messages again; a stop word in the same message wins ("don't start again").
 _ON_WORDS = {"start", "restart", "resume", "resubscribe", "again", "enable", "subscribe", "back", "reactivate"}
 _ON_PHRASES = ("turn on", "switch on", "opt in", "opt back in", "send me again")

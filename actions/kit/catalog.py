@@ -42,8 +42,8 @@ _lock = threading.Lock()
 
 
 def text_dirs() -> list[Path]:
-    """Every `texts/` folder of the domains and the channels."""
-    return sorted({*_ROOT.glob("actions/*/texts"), *_ROOT.glob("bot/texts")})
+    """Every `texts/` folder of the domains, the channels and the scheduler."""
+    return sorted({*_ROOT.glob("actions/*/texts"), *_ROOT.glob("bot/texts"), *_ROOT.glob("scheduler/texts")})
 
 
 def read_dir(folder: Path) -> dict[str, Entry]:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 # What the state keeps of the question last asked: the options offered, whether free text answers it,
 # whether a question about something else may be answered in between, its text, and the one option a
 # plain yes accepts. Cleared together whenever the question is no longer open.
-QUESTION_KEYS = frozenset({"options", "free_text", "detours", "question", "proposal", "said_before"})
+# "options_until": the options of a proactive message (scheduler.dispatch) stay pickable until then (ISO
+# time), longer than a menu's flow_idle_minutes: a reminder is often answered hours later.
+QUESTION_KEYS = frozenset({"options", "free_text", "detours", "question", "proposal", "said_before", "options_until"})
 
 # A yes/no answer comes from the option picked, plain yes/no words, or the model when it is sure enough.
 # A hedge ("maybe", "not sure", "مدري", "يمكن") is neither, whatever the model says: nothing is done on a guess.
@@ -202,7 +204,7 @@ class Turn:
 
     def offer(self, options: Sequence[Option]) -> None:
         """Offer options outside a flow (a menu): a number or label picks one next turn."""
-        kept = {k: v for k, v in self.state.data.items() if k != "proposal"}
+        kept = {k: v for k, v in self.state.data.items() if k not in {"proposal", "options_until"}}
         self.state.data = {**kept, "options": [o.as_dict() for o in options], "free_text": False}
 
     # --- the customer's data --------------------------------------------------------------------------

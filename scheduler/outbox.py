@@ -1,0 +1,76 @@
+"""Writing to the outbox: one row per proactive message, keyed so that a scan adds nothing twice.
+
+The idempotency key is `kind:subject:due:stage` ("service_due:vehicle-12:2027-01-05:notice"): the same
+scan run twice, late, or after a crash finds the row there and adds nothing (INSERT ... ON CONFLICT DO
+NOTHING, so two scanners at once cannot both add it either). A scan never sends: the dispatcher does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from db.models import OutboxMessage
+
+
+def key(kind: str, subject: str, due: date | datetime | str, stage: str) -> str:
+    when = due.isoformat() if isinstance(due, (date, datetime)) else due
+    return f"{kind}:{subject}:{when}:{stage}"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message a scan found due, before it is in the outbox."""
+
+    key: str
+    kind: str
+    customer_id: int
+    payload: dict[str, Any]
+    send_at: datetime  # not before this time (the dispatcher also keeps quiet hours)
+
+
+def _insert(session: Session) -> Any:
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def enqueue(session: Session, messages: list[Pending], now: datetime) -> int:
+    """Add the messages whose key is not in the outbox yet; the number added. The channel and recipient
+    are chosen when the message is sent (the customer may write to us on another channel meanwhile):
+    until then the row names the customer's phone on WhatsApp."""
+    if not messages:
+        return 0
+    rows = [
+        {
+            "idempotency_key": m.key,
+            "kind": m.kind,
+            "customer_id": m.customer_id,
+            "channel": "whatsapp",
+            "recipient": f"customer:{m.customer_id}",
+            "template": m.kind,
+            "payload": m.payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": m.send_at,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    statement: Insert = _insert(session)(OutboxMessage).values(rows)
+    statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])  # type: ignore[attr-defined]
+    result = session.execute(statement.returning(OutboxMessage.id))
+    return len(result.all())
+
+
+def existing(session: Session, keys: list[str]) -> set[str]:
+    """Which of these keys are in the outbox already."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(session.scalars(select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(chunk))))
+    return found

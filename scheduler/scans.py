@@ -1,0 +1,270 @@
+"""The scans: what is due as of a moment, written to the outbox (scheduler.outbox), never sent from here.
+
+Each scan reads the database in chunks of `CHUNK` subjects (memory stays flat however many vehicles
+there are), asks the same rules the chat answers from (actions.maintenance.rules for the next service),
+and enqueues one row per message under its idempotency key. Run twice, late, or after a crash, a scan
+adds nothing twice: `already_enqueued` counts what an earlier run had added. `found` counts the subjects
+due now; each is either enqueued, already enqueued, or skipped because the customer opted out of
+that kind (`opted_out`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from actions.maintenance import rules as maintenance
+from actions.maintenance.service import plan_for
+from db.models import (
+    Appointment,
+    Customer,
+    InspectionReport,
+    MaintenancePlan,
+    MileageReading,
+    OutboxMessage,
+    ServiceRecord,
+    Vehicle,
+    Warranty,
+)
+from scheduler.kinds import KINDS
+from scheduler.outbox import Pending, enqueue, existing, key
+
+CHUNK = 2_000
+
+# Service reminders: the first notice this many days before the service is due (by date, or by the date
+# the usual driving reaches its km); one follow-up this many days after the notice went out, if the
+# service is still not booked; nothing for a car more than MAX_OVERDUE_DAYS past due with no notice yet
+# (serviced elsewhere, most likely: a first "you are overdue" after half a year is noise).
+NOTICE_DAYS = 14
+FOLLOW_UP_DAYS = 7
+MAX_OVERDUE_DAYS = 180
+# Appointment reminders: the day before and two hours before.
+DAY_BEFORE = timedelta(hours=24)
+TWO_HOURS = timedelta(hours=2)
+# Warranty: a notice 30 days before the end, and one in the last week.
+WARRANTY_NOTICE_DAYS = 30
+WARRANTY_LAST_WEEK_DAYS = 7
+
+
+@dataclass
+class ScanResult:
+    found: int = 0
+    enqueued: int = 0
+    already_enqueued: int = 0
+    opted_out: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Due:
+    """One subject found due: its message, and whether the customer takes that kind."""
+
+    message: Pending
+    consented: bool
+
+
+def _allowed(customer: Customer, kind: str) -> bool:
+    consent = KINDS[kind].consent
+    return consent is None or bool(getattr(customer, f"consent_{consent}"))
+
+
+def _write(session: Session, now: datetime, found: list[Due], result: ScanResult) -> None:
+    """Enqueue the consented messages of one chunk and count everything found."""
+    result.found += len(found)
+    wanted = [d.message for d in found if d.consented]
+    result.opted_out += len(found) - len(wanted)
+    if not wanted:
+        return
+    known = existing(session, [m.key for m in wanted])
+    new = [m for m in wanted if m.key not in known]
+    added = enqueue(session, new, now)
+    result.enqueued += added
+    result.already_enqueued += len(wanted) - added
+
+
+def _chunks(session: Session, query: Select[Any], id_column: Any) -> Iterator[list[Any]]:
+    """The rows of `query` in id order, CHUNK at a time (keyset pagination: no offset, no growing cost)."""
+    last = 0
+    while True:
+        rows = session.execute(query.where(id_column > last).order_by(id_column).limit(CHUNK)).all()
+        if not rows:
+            return
+        yield rows
+        last = getattr(rows[-1][0], "id", rows[-1][0])
+
+
+# --- service reminders -----------------------------------------------------------------------------------
+
+
+def scan_service_due(session: Session, now: datetime, tz: tzinfo) -> ScanResult:
+    result = ScanResult()
+    today = now.astimezone(tz).date()
+    plans = [(p.make, p.model, p.interval_km, p.interval_months)
+             for p in session.scalars(select(MaintenancePlan).order_by(MaintenancePlan.id))]
+    query = select(Vehicle, Customer).join(Customer, Vehicle.customer_id == Customer.id)
+    for rows in _chunks(session, query, Vehicle.id):
+        ids = [vehicle.id for vehicle, _ in rows]
+        records: dict[int, list[ServiceRecord]] = defaultdict(list)
+        for record in session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id.in_(ids))):
+            records[record.vehicle_id].append(record)
+        points: dict[int, list[tuple[date, int]]] = defaultdict(list)
+        for vehicle_id, recorded_at, km in session.execute(
+            select(MileageReading.vehicle_id, MileageReading.recorded_at, MileageReading.reading_km)
+            .where(MileageReading.vehicle_id.in_(ids))
+        ):
+            points[vehicle_id].append((recorded_at.astimezone(tz).date(), km))
+        inspected = dict(session.execute(
+            select(InspectionReport.vehicle_id, InspectionReport.mileage_km)
+            .where(InspectionReport.vehicle_id.in_(ids)).order_by(InspectionReport.id.desc())
+        ).all())
+        booked = set(session.scalars(
+            select(Appointment.vehicle_id).where(
+                Appointment.vehicle_id.in_(ids), Appointment.status == "booked", Appointment.starts_at >= now)
+        ))
+        found: list[tuple[Customer, maintenance.Due, str]] = []
+        for vehicle, customer in rows:
+            if vehicle.id in booked:
+                continue  # a service is booked: no reminder
+            due = _due(vehicle, plans, records[vehicle.id], points[vehicle.id], inspected.get(vehicle.id), today)
+            stage = _service_stage(due, today)
+            if stage is not None:
+                found.append((customer, due, stage))
+        _write(session, now, _service_messages(session, now, today, found), result)
+        session.expunge_all()  # the chunk's objects are done with: memory stays flat
+    return result
+
+
+def _due(vehicle: Vehicle, plans: list[maintenance.Plan], records: list[ServiceRecord],
+         points: list[tuple[date, int]], inspected_km: int | None, today: date) -> maintenance.Due:
+    """actions.maintenance.service.next_service, from rows loaded for a whole chunk."""
+    points = sorted(points + [(r.service_date, r.mileage_km) for r in records if r.mileage_km is not None])
+    scheduled = [r for r in records if maintenance.is_scheduled_service(r.work)]
+    last = max(scheduled, key=lambda r: (r.service_date, r.id)) if scheduled else None
+    if last is not None:
+        base_date, base_km = last.service_date, last.mileage_km
+    else:
+        base_date = vehicle.purchase_date or (points[0][0] if points else vehicle.created_at.date())
+        base_km = None
+    if base_km is None:
+        base_km = maintenance.km_on(points, base_date)
+    if base_km is None and last is None:
+        base_km = inspected_km
+    plan = maintenance.best_plan(plans, vehicle.make, vehicle.model)
+    return maintenance.due(vehicle, plan, last, base_date, base_km, points, today)
+
+
+def _due_on(due: maintenance.Due) -> date:
+    """When the service falls due: the date, or earlier the day the usual driving reaches the km."""
+    if due.km_reached_on is not None and due.km_reached_on < due.due_date:
+        return due.km_reached_on
+    return due.due_date
+
+
+def _service_stage(due: maintenance.Due, today: date) -> str | None:
+    falls_due = _due_on(due)
+    if falls_due - today > timedelta(days=NOTICE_DAYS):
+        return None
+    return "follow_up" if (today - falls_due).days >= FOLLOW_UP_DAYS else "notice"
+
+
+def _service_messages(session: Session, now: datetime, today: date,
+                      found: list[tuple[Customer, maintenance.Due, str]]) -> list[Due]:
+    """The notice, or the follow-up where the notice went out FOLLOW_UP_DAYS ago and nothing is booked."""
+    notices = [key("service_due", f"vehicle-{d.vehicle.id}", d.due_date, "notice") for _, d, _ in found]
+    sent = dict(session.execute(
+        select(OutboxMessage.idempotency_key, OutboxMessage.sent_at).where(OutboxMessage.idempotency_key.in_(notices))
+    ).all()) if notices else {}
+    out: list[Due] = []
+    for customer, due, stage in found:
+        notice_key = key("service_due", f"vehicle-{due.vehicle.id}", due.due_date, "notice")
+        if notice_key in sent:
+            sent_at = sent[notice_key]
+            if stage != "follow_up" or sent_at is None or now - sent_at < timedelta(days=FOLLOW_UP_DAYS):
+                stage = "notice"  # counted as already enqueued; the follow-up waits
+        else:
+            if (today - _due_on(due)).days > MAX_OVERDUE_DAYS:
+                continue
+            stage = "notice"
+        by_km = due.km_reached_on is not None and due.km_reached_on < due.due_date
+        payload = {"vehicle_id": due.vehicle.id, "due_date": due.due_date.isoformat(), "due_km": due.due_km,
+                   "by": "km" if by_km and due.km_reached_on and due.km_reached_on <= today else "date",
+                   "stage": stage}
+        message = Pending(key("service_due", f"vehicle-{due.vehicle.id}", due.due_date, stage), "service_due",
+                          customer.id, payload, now)
+        out.append(Due(message, _allowed(customer, "service_due")))
+    return out
+
+
+# --- appointment reminders -------------------------------------------------------------------------------
+
+
+def scan_appointments(session: Session, now: datetime, tz: tzinfo) -> ScanResult:
+    """The day before (from 24 hours before) and two hours before; one of the two when the scan comes late."""
+    result = ScanResult()
+    query = (
+        select(Appointment, Customer)
+        .join(Customer, Appointment.customer_id == Customer.id)
+        .where(Appointment.status == "booked", Appointment.starts_at > now, Appointment.starts_at <= now + DAY_BEFORE)
+    )
+    for rows in _chunks(session, query, Appointment.id):
+        found = []
+        for appointment, customer in rows:
+            stage = "two_hours" if appointment.starts_at - now <= TWO_HOURS else "day_before"
+            payload = {"appointment_id": appointment.id, "starts_at": appointment.starts_at.isoformat(), "stage": stage}
+            message = Pending(key("appointment_reminder", f"appointment-{appointment.id}", appointment.starts_at, stage),
+                              "appointment_reminder", customer.id, payload, now)
+            found.append(Due(message, _allowed(customer, "appointment_reminder")))
+        _write(session, now, found, result)
+        session.expunge_all()
+    return result
+
+
+# --- warranty ends ---------------------------------------------------------------------------------------
+
+
+def scan_warranty_expiry(session: Session, now: datetime, tz: tzinfo) -> ScanResult:
+    """30 days before the end of a car's last warranty contract, and in its last week."""
+    result = ScanResult()
+    today = now.astimezone(tz).date()
+    query = (
+        select(Warranty, Customer)
+        .join(Vehicle, Warranty.vehicle_id == Vehicle.id)
+        .join(Customer, Vehicle.customer_id == Customer.id)
+        .where(Warranty.end_date >= today, Warranty.end_date <= today + timedelta(days=WARRANTY_NOTICE_DAYS))
+    )
+    for rows in _chunks(session, query, Warranty.id):
+        vehicle_ids = [w.vehicle_id for w, _ in rows]
+        # A car whose cover goes on under a later contract is not told that it ends.
+        later = set(session.scalars(select(Warranty.vehicle_id).where(
+            Warranty.vehicle_id.in_(vehicle_ids), Warranty.end_date > today + timedelta(days=WARRANTY_NOTICE_DAYS))))
+        found = []
+        for warranty, customer in rows:
+            if warranty.vehicle_id in later:
+                continue
+            days_left = (warranty.end_date - today).days
+            stage = "last_week" if days_left <= WARRANTY_LAST_WEEK_DAYS else "30_days"
+            payload = {"warranty_id": warranty.id, "end_date": warranty.end_date.isoformat(), "stage": stage}
+            message = Pending(key("warranty_expiry", f"warranty-{warranty.id}", warranty.end_date, stage),
+                              "warranty_expiry", customer.id, payload, now)
+            found.append(Due(message, _allowed(customer, "warranty_expiry")))
+        _write(session, now, found, result)
+        session.expunge_all()
+    return result
+
+
+Scan = Callable[[Session, datetime, tzinfo], ScanResult]
+
+# Stable names: the job ids of the scheduler and the keys of `run-once`'s JSON.
+SCANS: dict[str, Scan] = {
+    "service_reminders": scan_service_due,
+    "appointment_reminders": scan_appointments,
+    "warranty_expiry": scan_warranty_expiry,
+}
