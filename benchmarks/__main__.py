@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from benchmarks import bench_app, bench_core, bench_import, bench_nlu
+from benchmarks import bench_app, bench_core, bench_import, bench_nlu, bench_scheduler
 
 
 def main() -> int:
@@ -20,6 +20,8 @@ def main() -> int:
         bench_core.main(sys.argv[1:])
     if not only or "app" in only:
         bench_app.main(sys.argv[1:])
+    if not only or "scheduler" in only:
+        bench_scheduler.main(sys.argv[1:])
     return 0
 
 

@@ -41,6 +41,9 @@ class RateLimiter:
     overall: float
     per_key: float | None = None
     key_burst: float = 3.0
+    # How many may go at once in all (default: a second's worth). A platform that counts a sliding second
+    # (Telegram's 30 a second) wants 1 here and a rate a little under its limit.
+    burst: float | None = None
     sleep: Callable[[float], object] = asyncio.sleep
     monotonic: Callable[[], float] = time.monotonic
     _all: TokenBucket | None = None
@@ -49,7 +52,7 @@ class RateLimiter:
 
     async def wait(self, key: Hashable | None = None) -> None:
         if self._all is None:
-            self._all = TokenBucket(self.overall, max(1.0, self.overall), self.monotonic)
+            self._all = TokenBucket(self.overall, self.burst or max(1.0, self.overall), self.monotonic)
         delay = self._all.delay()
         if key is not None and self.per_key:
             bucket = self._keys.get(key)

@@ -47,15 +47,26 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(services: Services) -> Starlette:
+def create_app(services: Services, scheduler: bool = False) -> Starlette:
+    """The ASGI app; with `scheduler`, its lifespan also runs the scheduler and the outbox dispatcher
+    (scheduler.service), as `dealerbot serve` does unless --no-scheduler."""
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         for channel in services.channels.values():
             await channel.start()  # never raises: a platform that is down is retried in the background
-        log.info("app_started", channels=sorted(services.channels))
+        jobs = None
+        if scheduler:
+            from scheduler.service import SchedulerService
+
+            jobs = SchedulerService(services.app, services.channels)
+            await jobs.start()
+        log.info("app_started", channels=sorted(services.channels), scheduler=scheduler)
         try:
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
             await services.aclose()
             log.info("app_stopped")
 

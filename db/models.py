@@ -12,18 +12,23 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    JSON,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     Time,
+    Unicode,
     UniqueConstraint,
     false,
     true,
@@ -396,6 +401,9 @@ class WarrantyClaim(Timestamped, Base):
     responded_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    # Raised by one at each deadline missed (the scheduler's SLA watch), as a complaint's.
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def ticket_id(self) -> str:
@@ -841,3 +849,17 @@ class ChatMessage(Base):
     confidence: Mapped[float | None] = mapped_column()
     media: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column()
+
+
+# --- the scheduler's job store -------------------------------------------------------------------------------
+
+# APScheduler's SQLAlchemyJobStore keeps its jobs (id, next run time, pickled state) in this table, which
+# it would create itself; it is declared here and made by the migrations so that the schema has one
+# owner (scheduler/service.py passes this name; the columns are the job store's own).
+SCHEDULER_JOBS_TABLE = Table(
+    "scheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web app: Telegram and WhatsApp webhooks, health, metrics")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--no-scheduler", action="store_true",
+                       help="do not run the scheduler and the outbox dispatcher in this process")
     scheduler = commands.add_parser(
         "scheduler", help="run the scheduler's scans and the outbox dispatcher (run-once: one pass, as of --now)"
     )
@@ -110,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             return run_chat(app, phone, args.json)
         if args.command == "serve":
-            return _serve(app, args.host, args.port)
+            return _serve(app, args.host, args.port, scheduler=not args.no_scheduler)
         if args.command == "channels":
             return _channels(app)
         if args.command == "scheduler":
@@ -126,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _serve(app: App, host: str, port: int) -> int:
+def _serve(app: App, host: str, port: int, scheduler: bool = True) -> int:
     import uvicorn
 
     from bot.web import create_app
@@ -139,7 +141,8 @@ def _serve(app: App, host: str, port: int) -> int:
         return 2
     if not services.channels:
         log.warning("no_channel_configured", hint="set TELEGRAM_BOT_TOKEN or the TWILIO_* settings")
-    uvicorn.run(create_app(services), host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    uvicorn.run(create_app(services, scheduler=scheduler), host=host, port=port, log_config=None, access_log=False,
+                lifespan="on")
     return 0
 
 
@@ -150,9 +153,7 @@ def _scheduler(app: App, args: argparse.Namespace) -> int:
     from dealerbot.clock import FixedClock
 
     if args.scheduler_command != "run-once":
-        print("dealerbot: the long-running scheduler is not built yet; use `dealerbot scheduler run-once`",
-              file=sys.stderr)
-        return 2
+        return asyncio.run(_run_scheduler(app))
     if args.now:
         try:
             now = datetime.fromisoformat(args.now)
@@ -162,6 +163,35 @@ def _scheduler(app: App, args: argparse.Namespace) -> int:
             return 2
         app.clock = FixedClock(now if now.tzinfo else now.replace(tzinfo=app.settings.tz))
     return asyncio.run(_run_once(app))
+
+
+async def _run_scheduler(app: App) -> int:
+    """The scans (when this instance leads) and the dispatcher, until stopped (SIGINT/SIGTERM)."""
+    import asyncio
+    import signal
+
+    from dealerbot.bootstrap import compose
+    from scheduler.service import SchedulerService
+
+    try:
+        services = compose(app)
+        scheduler = SchedulerService(app, services.channels)  # type: ignore[arg-type]
+    except ValueError as exc:
+        print(f"dealerbot: {exc}", file=sys.stderr)
+        return 2
+    for channel in services.channels.values():
+        await (getattr(channel, "start_sending", None) or channel.start)()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await scheduler.start()
+    try:
+        await stopping.wait()
+    finally:
+        await scheduler.stop()
+        await services.aclose()
+    return 0
 
 
 async def _run_once(app: App) -> int:

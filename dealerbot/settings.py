@@ -68,6 +68,19 @@ class Settings(BaseSettings):
         description='Approved WhatsApp templates (Twilio ContentSid) per kind and language, '
         '{"service_due.en": "HX...", "service_due.ar": "HX..."}: used outside the 24-hour window.',
     )
+    feedback_survey_delay_hours: int = Field(
+        default=2, ge=0, le=24 * 14, description="Hours after a completed visit that its feedback survey goes out."
+    )
+    scheduler_scan_seconds: int = Field(
+        default=300, ge=1, le=24 * 3600, description="Seconds between two runs of each scan (on the leader)."
+    )
+    scheduler_leader_poll_seconds: float = Field(
+        default=5.0, gt=0, le=30, description="Seconds between two tries for the leader's lock; a dead leader's "
+        "successor takes over within this."
+    )
+    dispatch_every_seconds: float = Field(
+        default=5.0, gt=0, le=600, description="Seconds between two dispatch passes when the outbox is idle."
+    )
     outbox_max_attempts: int = Field(
         default=6, ge=1, le=50, description="Attempts at sending one proactive message before it is dead-lettered."
     )

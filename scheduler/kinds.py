@@ -21,7 +21,25 @@ from actions.kit import formats
 from actions.kit.catalog import text
 from actions.kit.types import Option, Reply
 from actions.kit.vehicles import label as vehicle_label
-from db.models import Appointment, Branch, Customer, OutboxMessage, ServiceType, Vehicle, Warranty, WarrantyTier
+from actions.complaints.rules import FINISHED_STATUSES
+from actions.complaints.service import next_deadline
+from actions.recalls.service import open_recalls
+from db.models import (
+    Appointment,
+    Branch,
+    Complaint,
+    Customer,
+    Feedback,
+    OutboxMessage,
+    Recall,
+    ServiceType,
+    StockVehicle,
+    UpgradeWish,
+    Vehicle,
+    Warranty,
+    WarrantyClaim,
+    WarrantyTier,
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +69,6 @@ class Kind:
     # Customer.consent_<consent>; None: a message about the customer's own open case, always allowed.
     consent: str | None
     render: Render
-    # Safety information that may be let through quiet hours (QUIET_HOURS_PASS names such kinds).
-    safety: bool = False
 
 
 def _option(intent: str, key: str, language: str, **hints: object) -> Option:
@@ -162,6 +178,82 @@ def warranty_expiry(ctx: Context) -> Message | None:
     return Message(Reply("\n".join(lines), options), variables)
 
 
+def recall_notice(ctx: Context) -> Message | None:
+    vehicle = _vehicle(ctx)
+    recall = ctx.session.get(Recall, ctx.row.payload.get("recall_id"))
+    if vehicle is None or recall is None or recall not in open_recalls(ctx.session, vehicle):
+        return None  # done since, or the campaign withdrawn
+    lang = ctx.language
+    ar = lang == "ar"
+    said = text("pro_recall", lang, vehicle=vehicle_label(vehicle), title=recall.title_ar if ar else recall.title_en,
+                description=recall.description_ar if ar else recall.description_en,
+                remedy=recall.remedy_ar if ar else recall.remedy_en)
+    body = f"{text('pro_greeting', lang, name=_first_name(ctx.customer))} {said}\n{text('pro_recall_book', lang)}"
+    options = [_option("book_service", "pro_recall_book_option", lang, vehicle=vehicle.id, recall=recall.id)]
+    variables = {"1": _first_name(ctx.customer), "2": vehicle_label(vehicle),
+                 "3": recall.title_ar if ar else recall.title_en, "4": recall.remedy_ar if ar else recall.remedy_en}
+    return Message(Reply(body, options), variables)
+
+
+def feedback_survey(ctx: Context) -> Message | None:
+    appointment = ctx.session.get(Appointment, ctx.row.payload.get("appointment_id"))
+    if appointment is None or appointment.status != "completed" or appointment.customer_id != ctx.customer.id:
+        return None
+    rated = ctx.session.scalar(select(Feedback.id).where(Feedback.appointment_id == appointment.id))
+    if rated is not None:
+        return None  # rated in chat meanwhile
+    lang = ctx.language
+    service = ctx.session.get(ServiceType, appointment.service_type_id)
+    branch = ctx.session.get(Branch, appointment.branch_id)
+    assert service is not None and branch is not None
+    values = {"service": service.name_ar if lang == "ar" else service.name_en,
+              "branch": branch.name_ar if lang == "ar" else branch.name_en,
+              "date": formats.day(appointment.starts_at.astimezone(ctx.tz).date(), lang)}
+    body = f"{text('pro_greeting', lang, name=_first_name(ctx.customer))} {text('pro_survey', lang, **values)}"
+    options = [_option("feedback", f"feedback_rating_{n}", lang, rating=n, appointment=appointment.id)
+               for n in range(5, 0, -1)]
+    return Message(Reply(body, options), {"1": _first_name(ctx.customer), "2": values["service"],
+                                          "3": values["branch"], "4": values["date"]})
+
+
+def stock_alert(ctx: Context) -> Message | None:
+    wish = ctx.session.get(UpgradeWish, ctx.row.payload.get("wish_id"))
+    car = ctx.session.get(StockVehicle, ctx.row.payload.get("stock_id"))
+    if wish is None or not wish.active or wish.customer_id != ctx.customer.id or car is None or car.status != "available":
+        return None  # the wish was dropped, or the car sold or reserved meanwhile
+    lang = ctx.language
+    branch = ctx.session.get(Branch, car.branch_id)
+    assert branch is not None
+    values = {"car": f"{car.make} {car.model} {car.year}", "km": formats.number(car.mileage_km, lang),
+              "price": formats.money(car.price_aed, lang), "branch": branch.name_ar if lang == "ar" else branch.name_en}
+    body = f"{text('pro_greeting', lang, name=_first_name(ctx.customer))} {text('pro_stock', lang, **values)}"
+    options = [_option("trade_in", "pro_stock_value", lang),
+               _option("human_agent", "pro_talk_to_advisor", lang)]
+    return Message(Reply(body, options), {"1": _first_name(ctx.customer), "2": values["car"], "3": values["price"],
+                                          "4": values["branch"]})
+
+
+def case_progress(ctx: Context) -> Message | None:
+    ticket = str(ctx.row.payload.get("ticket", ""))
+    number = ticket.split("-", 1)[-1]
+    case: Complaint | WarrantyClaim | None
+    if ticket.startswith("WC-"):
+        case = ctx.session.get(WarrantyClaim, int(number)) if number.isdigit() else None
+    else:
+        case = ctx.session.get(Complaint, int(number)) if number.isdigit() else None
+    if case is None or case.customer_id != ctx.customer.id or getattr(case, "status", None) in FINISHED_STATUSES:
+        return None
+    what, _due = next_deadline(case)
+    if what is None:
+        return None  # answered or resolved meanwhile
+    lang = ctx.language
+    said = text(f"pro_case_late_{ctx.row.payload.get('deadline', what)}", lang, ticket=ticket)
+    body = f"{text('pro_greeting', lang, name=_first_name(ctx.customer))} {said}\n{text('pro_case_escalated', lang)}"
+    options = [_option("case_status", "pro_case_status", lang, ticket=ticket),
+               _option("human_agent", "pro_talk_to_advisor", lang)]
+    return Message(Reply(body, options), {"1": _first_name(ctx.customer), "2": ticket})
+
+
 def consent_of(kind: str) -> str | None:
     """The consent (actions.consent.rules.MESSAGE_KINDS) a message kind needs; None: none needed."""
     return next((consent for consent, kinds in MESSAGE_KINDS.items() if kind in kinds), None)
@@ -173,5 +265,13 @@ KINDS: dict[str, Kind] = {
         Kind("service_due", consent_of("service_due"), service_due),
         Kind("appointment_reminder", consent_of("appointment_reminder"), appointment_reminder),
         Kind("warranty_expiry", consent_of("warranty_expiry"), warranty_expiry),
+        # Safety information: QUIET_HOURS_PASS=["recall_notice"] lets it through quiet hours.
+        Kind("recall_notice", consent_of("recall_notice"), recall_notice),
+        Kind("feedback_survey", consent_of("feedback_survey"), feedback_survey),
+        # Asked for: the customer saved the wish in chat ("tell me when a Patrol comes in"); dropping the
+        # wish stops them.
+        Kind("stock_alert", None, stock_alert),
+        # About the customer's own open case: no consent needed.
+        Kind("case_progress", None, case_progress),
     )
 }

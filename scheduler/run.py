@@ -24,7 +24,7 @@ def run_scan(app: App, name: str) -> ScanResult:
     """One scan as of the app's clock, in one transaction: all of it is written, or none."""
     now = app.clock.now()
     with app.transaction() as session:
-        result = SCANS[name](session, now, app.settings.tz)
+        result = SCANS[name](session, now, app.settings)
     log.info("scan_done", job=name, **result.as_dict())
     return result
 

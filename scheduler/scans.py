@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from actions.maintenance import rules as maintenance
-from actions.maintenance.service import plan_for
 from db.models import (
     Appointment,
     Customer,
@@ -32,6 +31,7 @@ from db.models import (
     Vehicle,
     Warranty,
 )
+from dealerbot.settings import Settings
 from scheduler.kinds import KINDS
 from scheduler.outbox import Pending, enqueue, existing, key
 
@@ -104,8 +104,9 @@ def _chunks(session: Session, query: Select[Any], id_column: Any) -> Iterator[li
 # --- service reminders -----------------------------------------------------------------------------------
 
 
-def scan_service_due(session: Session, now: datetime, tz: tzinfo) -> ScanResult:
+def scan_service_due(session: Session, now: datetime, settings: Settings) -> ScanResult:
     result = ScanResult()
+    tz = settings.tz
     today = now.astimezone(tz).date()
     plans = [(p.make, p.model, p.interval_km, p.interval_months)
              for p in session.scalars(select(MaintenancePlan).order_by(MaintenancePlan.id))]
@@ -206,7 +207,7 @@ def _service_messages(session: Session, now: datetime, today: date,
 # --- appointment reminders -------------------------------------------------------------------------------
 
 
-def scan_appointments(session: Session, now: datetime, tz: tzinfo) -> ScanResult:
+def scan_appointments(session: Session, now: datetime, settings: Settings) -> ScanResult:
     """The day before (from 24 hours before) and two hours before; one of the two when the scan comes late."""
     result = ScanResult()
     query = (
@@ -230,10 +231,10 @@ def scan_appointments(session: Session, now: datetime, tz: tzinfo) -> ScanResult
 # --- warranty ends ---------------------------------------------------------------------------------------
 
 
-def scan_warranty_expiry(session: Session, now: datetime, tz: tzinfo) -> ScanResult:
+def scan_warranty_expiry(session: Session, now: datetime, settings: Settings) -> ScanResult:
     """30 days before the end of a car's last warranty contract, and in its last week."""
     result = ScanResult()
-    today = now.astimezone(tz).date()
+    today = now.astimezone(settings.tz).date()
     query = (
         select(Warranty, Customer)
         .join(Vehicle, Warranty.vehicle_id == Vehicle.id)
@@ -260,11 +261,22 @@ def scan_warranty_expiry(session: Session, now: datetime, tz: tzinfo) -> ScanRes
     return result
 
 
-Scan = Callable[[Session, datetime, tzinfo], ScanResult]
+Scan = Callable[[Session, datetime, Settings], ScanResult]
 
-# Stable names: the job ids of the scheduler and the keys of `run-once`'s JSON.
-SCANS: dict[str, Scan] = {
-    "service_reminders": scan_service_due,
-    "appointment_reminders": scan_appointments,
-    "warranty_expiry": scan_warranty_expiry,
-}
+
+def _registry() -> dict[str, Scan]:
+    from scheduler import scans_more
+
+    return {
+        "service_reminders": scan_service_due,
+        "appointment_reminders": scan_appointments,
+        "warranty_expiry": scan_warranty_expiry,
+        "recall_notices": scans_more.scan_recalls,
+        "feedback_surveys": scans_more.scan_feedback_surveys,
+        "stock_alerts": scans_more.scan_stock_alerts,
+        "case_deadlines": scans_more.scan_case_deadlines,
+    }
+
+
+# Stable names: the job ids of the scheduler and the keys of `run-once`'s JSON, in the order they run.
+SCANS: dict[str, Scan] = _registry()

@@ -54,7 +54,7 @@ FROM = "whatsapp:+97140000000"
 
 def scan(app: App, name: str) -> dict[str, int]:
     with app.transaction() as session:
-        return SCANS[name](session, app.clock.now(), app.settings.tz).as_dict()
+        return SCANS[name](session, app.clock.now(), app.settings).as_dict()
 
 
 def rows(app: App, **where: Any) -> list[OutboxMessage]:
@@ -444,3 +444,195 @@ def test_run_once_prints_the_counts_of_every_job_and_of_the_dispatch(live_app: A
     bad = subprocess.run([sys.executable, "-m", "dealerbot.cli", "scheduler", "run-once", "--now", "tomorrow"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "ISO-8601" in bad.stderr
+
+
+# --- recalls, surveys, stock, deadlines --------------------------------------------------------------------
+
+
+def test_a_new_recall_tells_each_affected_owner_once_and_not_the_cars_already_repaired(demo_app: App) -> None:
+    from db.models import Recall, RecallCompletion
+
+    now = demo_app.clock.now()
+    with demo_app.transaction() as session:
+        owner = make_customer(session, now)
+        hit = make_vehicle(session, now, owner, make="Kia", model="Sorento", year=2020)
+        done = make_vehicle(session, now, owner, make="Kia", model="Sorento", year=2021)
+        make_vehicle(session, now, owner, make="Kia", model="Sorento", year=2015)  # outside the years
+        make_vehicle(session, now, None, make="Kia", model="Sorento", year=2020)  # no owner to tell
+        recall = Recall(campaign_code="KIA-TEST-1", make="KIA", model="sorento", year_from=2019, year_to=2022,
+                        title_en="Seat belt", title_ar="حزام الأمان", description_en="The buckle may not latch.",
+                        description_ar="قد لا يُقفل المشبك.", remedy_en="Replace the buckle.", remedy_ar="استبدال المشبك.",
+                        published_on=local_today(demo_app), active=True)
+        session.add(recall)
+        session.flush()
+        session.add(RecallCompletion(recall_id=recall.id, vehicle_id=done.id, completed_on=local_today(demo_app)))
+        ids = (hit.id, recall.id)
+    scan(demo_app, "recall_notices")
+    again = scan(demo_app, "recall_notices")
+    mine = [(r.payload["vehicle_id"], r.payload["recall_id"]) for r in rows(demo_app, kind="recall_notice")
+            if r.payload["recall_id"] == ids[1]]
+    assert mine == [ids]
+    assert again["enqueued"] == 0 and again["already_enqueued"] >= 1
+
+
+def test_a_survey_after_a_completed_visit_and_a_low_score_from_its_button_opens_a_complaint(
+        live_app: App, twilio_server: TwilioStandIn) -> None:
+    now = live_app.clock.now()
+    with live_app.transaction() as session:
+        owner = make_customer(session, now, name="Omar Test")
+        car = make_vehicle(session, now, owner)
+        visit = make_appointment(session, now, car, starts_at=now - timedelta(hours=4), status="completed")
+        visit_id, owner_id = visit.id, owner.id
+    link(live_app, owner_id, "telegram", "5550010", timedelta(days=1))
+    surveyed = scan(live_app, "feedback_surveys")
+    assert surveyed["enqueued"] >= 1
+    import asyncio
+
+    async def go() -> list[dict[str, Any]]:
+        async with outbound(live_app, twilio_server) as out:
+            await out.dispatch()
+            return out.telegram.sent(5550010)
+
+    [params] = asyncio.run(go())
+    buttons = [b["callback_data"] for row in params["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons[-1] == f"intent:feedback?rating=1&appointment={visit_id}"
+    from actions.kit.types import InboundMessage
+    from bot.core import Assistant
+    from bot.metrics import Metrics
+    from bot.serial import KeyedLocks
+    from db.models import Complaint, Feedback
+
+    assistant = Assistant(transaction=live_app.transaction, settings=live_app.settings, clock=live_app.clock,
+                          nlu=FakeNlu(), locks=KeyedLocks(), metrics=Metrics())
+    asyncio.run(assistant.handle(InboundMessage("telegram", "5550010", "", payload=f"intent:feedback?rating=2&appointment={visit_id}")))
+    asyncio.run(assistant.handle(InboundMessage("telegram", "5550010", "the car came back dirty and late")))
+    with live_app.transaction() as session:
+        rated = session.scalar(select(Feedback).where(Feedback.customer_id == owner_id))
+        assert (rated.rating, rated.appointment_id) == (2, visit_id)
+        complaint = session.get(Complaint, rated.complaint_id)
+        assert complaint is not None and complaint.vehicle_id == car.id
+    assert scan(live_app, "feedback_surveys")["found"] == surveyed["found"] - 1  # rated: no survey any more
+
+
+def test_new_stock_that_fits_a_saved_wish_is_told_once(demo_app: App) -> None:
+    from decimal import Decimal
+
+    from db.models import Branch, StockVehicle, UpgradeWish
+
+    now = demo_app.clock.now()
+    with demo_app.transaction() as session:
+        owner = make_customer(session, now)
+        wish = UpgradeWish(customer_id=owner.id, make="Nissan", model="Patrol", min_year=2022,
+                           max_budget_aed=Decimal(250_000), active=True, created_at=now - timedelta(days=2))
+        session.add(wish)
+        branch = session.scalars(select(Branch)).first()
+
+        def stock(vin: str, year: int, price: int, arrived: date) -> StockVehicle:
+            car = StockVehicle(vin=vin, make="Nissan", model="Patrol", year=year, mileage_km=20_000,
+                               price_aed=Decimal(price), branch_id=branch.id, arrived_on=arrived, status="available")
+            session.add(car)
+            return car
+
+        fits = stock("JN8AY2NY0N9000001", 2023, 230_000, local_today(demo_app))
+        stock("JN8AY2NY0N9000002", 2023, 280_000, local_today(demo_app))  # over budget
+        stock("JN8AY2NY0N9000003", 2020, 150_000, local_today(demo_app))  # too old
+        stock("JN8AY2NY0N9000004", 2023, 200_000, local_today(demo_app) - timedelta(days=30))  # there before the wish
+        session.flush()
+        ids = (wish.id, fits.id)
+    scan(demo_app, "stock_alerts")
+    scan(demo_app, "stock_alerts")
+    mine = [(r.payload["wish_id"], r.payload["stock_id"]) for r in rows(demo_app, kind="stock_alert")
+            if r.payload["wish_id"] == ids[0]]
+    assert mine == [ids]
+
+
+def test_a_missed_deadline_escalates_the_case_once_alerts_staff_and_tells_the_customer(demo_app: App, clock: FixedClock) -> None:
+    from actions.complaints.service import open_complaint
+    from db.models import Complaint
+
+    with demo_app.transaction() as session:
+        owner = make_customer(session, clock.now())
+        complaint = open_complaint(session, clock.now(), tz=demo_app.settings.tz, response_hours=48,
+                                   customer_id=owner.id, vehicle_id=None, category="service_quality",
+                                   description="Nobody called me back.")
+        ticket, complaint_id = complaint.ticket_id, complaint.id
+    clock.advance(timedelta(hours=49))
+    first = scan(demo_app, "case_deadlines")
+    clock.advance(timedelta(hours=1))
+    scan(demo_app, "case_deadlines")
+    progress = [r for r in rows(demo_app, kind="case_progress") if r.payload["ticket"] == ticket]
+    assert [r.payload["deadline"] for r in progress] == ["answer"] and first["enqueued"] >= 1
+    with demo_app.transaction() as session:
+        assert session.get(Complaint, complaint_id).escalation_level == 1
+        alerts = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "staff",
+                                                             OutboxMessage.kind == "case_breach")).all()
+        assert [a.payload["ticket"] for a in alerts if a.payload["ticket"] == ticket] == [ticket]
+
+
+# --- catching up, and one leader ----------------------------------------------------------------------------
+
+
+async def test_a_scheduler_down_for_a_day_sends_what_fell_due_once_in_the_morning(
+        live_app: App, twilio_server: TwilioStandIn) -> None:
+    from scheduler.run import run_once
+
+    clock = live_app.clock
+    assert isinstance(clock, FixedClock)
+    tz = live_app.settings.tz
+    clock.set(datetime(2026, 11, 26, 20, 0, tzinfo=tz))
+    owner, _ = car_due_in(live_app, 14)  # its notice falls due tomorrow (14 days ahead), while we are down
+    link(live_app, owner, "telegram", "5550020", timedelta(days=1))
+    with live_app.transaction() as session:
+        car = make_vehicle(session, clock.now(), session.get(Customer, owner))
+        visit = make_appointment(session, clock.now(), car, starts_at=datetime(2026, 11, 28, 8, 0, tzinfo=tz))
+        visit_id = visit.id
+    clock.set(datetime(2026, 11, 27, 3, 0, tzinfo=tz))  # back up a day later, at night
+    async with outbound(live_app, twilio_server) as out:
+        night = await run_once(live_app, out.channels)
+        assert night["service_reminders"]["enqueued"] >= 1 and night["appointment_reminders"]["enqueued"] == 0
+        assert night["dispatch"]["sent"] == 0 and night["dispatch"]["deferred_quiet_hours"] >= 1
+        clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=tz))
+        morning = await run_once(live_app, out.channels)
+        clock.set(datetime(2026, 11, 27, 9, 30, tzinfo=tz))
+        later = await run_once(live_app, out.channels)
+        texts = out.telegram.texts(5550020)
+    assert morning["dispatch"]["sent"] >= 2 and later["dispatch"]["sent"] == 0
+    assert len([t for t in texts if "next service" in t]) == 1  # the service notice, once
+    assert len([t for t in texts if "appointment tomorrow" in t]) == 1  # the day-before reminder, once
+    assert any(r.payload.get("appointment_id") == visit_id for r in rows(live_app, kind="appointment_reminder"))
+
+
+def test_one_leader_at_a_time_and_the_lock_goes_with_its_holder(live_app: App) -> None:
+    from scheduler.service import leader_lock
+
+    first, second = leader_lock(live_app), leader_lock(live_app)
+    try:
+        assert first.try_acquire() and first.held()
+        assert not second.try_acquire()
+        first.release()
+        assert not first.held()
+        assert second.try_acquire()
+    finally:
+        first.release()
+        second.release()
+
+
+async def test_serve_runs_the_scheduler_in_its_lifespan_with_jobs_of_stable_ids(live_app: App) -> None:
+    from bot.web import create_app
+    from db.models import SCHEDULER_JOBS_TABLE
+
+    services = compose(live_app, nlu=FakeNlu(), channels=[])
+    asgi = create_app(services, scheduler=True)
+
+    def job_ids() -> list[str]:
+        with live_app.transaction() as session:
+            return sorted(session.scalars(select(SCHEDULER_JOBS_TABLE.c.id)))
+
+    import asyncio
+
+    async with asgi.router.lifespan_context(asgi):
+        for _ in range(100):  # the database is read off the event loop, as the app does
+            if len(await asyncio.to_thread(job_ids)) == len(SCANS):
+                break
+            await asyncio.sleep(0.05)
+    assert job_ids() == sorted(f"scan:{name}" for name in SCANS)

@@ -11,7 +11,7 @@ from typing import Any
 
 from actions.appointments import rules, service, slots
 from actions.appointments.chat_common import (
-    extras_text, name_of, need, offer_slots, own_vehicle, slot_step, when_label, yes_no,
+    extras_text, name_of, need, offer_slots, own_vehicle, slot_step, when_label, with_open_recalls, yes_no,
 )
 from actions.branches.rules import branch_named
 from actions.history.rules import asks_predelivery
@@ -427,8 +427,10 @@ def _book(turn: Turn) -> Reply:
              "service": kind.code},
             recipient=f"branch:{branch.code}",
         )
-        return turn.reply("appt_booked_mobile", reference=appointment.reference, service=name_of(turn, kind),
-                          when=when_label(turn, at), address=appointment.service_address)
-    return turn.reply("appt_booked", reference=appointment.reference, service=name_of(turn, kind),
-                      branch=name_of(turn, branch), when=when_label(turn, at),
-                      address=getattr(branch, f"address_{turn.language}", branch.address_en))
+        return with_open_recalls(turn, vehicle, turn.reply(
+            "appt_booked_mobile", reference=appointment.reference, service=name_of(turn, kind),
+            when=when_label(turn, at), address=appointment.service_address), bool(data.get("recall")))
+    return with_open_recalls(turn, vehicle, turn.reply(
+        "appt_booked", reference=appointment.reference, service=name_of(turn, kind), branch=name_of(turn, branch),
+        when=when_label(turn, at), address=getattr(branch, f"address_{turn.language}", branch.address_en)),
+        bool(data.get("recall")))

@@ -17,6 +17,7 @@ from actions.kit.normalise import ascii_digits
 from actions.kit.turn import Turn
 from actions.kit.types import Option, Reply
 from actions.kit.when import When, parse_when
+from actions.recalls.service import open_recalls
 from db.models import Appointment, Branch, ServiceType, Vehicle
 
 
@@ -149,3 +150,14 @@ def slot_step(turn: Turn, step: Step, branch: Branch, kind: ServiceType, vehicle
         if len(days) == 1:
             when = replace(when, day=days.pop())
     return offer_slots(turn, step, branch, kind, vehicle_id, when, exclude_id=exclude_id, extras=extras)
+
+
+def with_open_recalls(turn: Turn, vehicle: Vehicle, booked: Reply, recall_work: bool) -> Reply:
+    """A booking's confirmation, naming the car's open recalls (free, done at the same visit if the
+    customer asks); a booking of the recall work itself names none."""
+    if recall_work:
+        return booked
+    titles = [r.title_ar if turn.language == "ar" else r.title_en for r in open_recalls(turn.session, vehicle)]
+    if not titles:
+        return booked
+    return replace(booked, text=f"{booked.text}\n{turn.t('appt_open_recalls', recalls='; '.join(titles))}")

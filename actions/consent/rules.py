@@ -10,13 +10,14 @@ KINDS = ("service_reminders", "appointment_reminders", "recall_notices", "feedba
 
 # The proactive messages (scheduler.kinds) each consent allows. The end of the customer's own warranty
 # is service information, not marketing: it goes to those who take service reminders. A message about the
-# customer's own open case needs no consent and is in none.
+# customer's own open case needs no consent and is in none; nor does a stock alert, which the customer
+# asked for by saving an upgrade wish.
 MESSAGE_KINDS: dict[str, tuple[str, ...]] = {
     "service_reminders": ("service_due", "warranty_expiry"),
     "appointment_reminders": ("appointment_reminder",),
     "recall_notices": ("recall_notice",),
     "feedback_surveys": ("feedback_survey",),
-    "marketing": ("stock_alert",),
+    "marketing": (),
 }
 
 # Words that ask for messages again; a stop word in the same message wins ("don't start again").

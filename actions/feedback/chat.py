@@ -32,10 +32,14 @@ def feedback(turn: Turn) -> Reply:
     if turn.customer is None:
         return menu.need_customer(turn)
     said = turn.said
-    rating = parse_rating(said)
+    # A survey's score button carries the score and the visit (scheduler.kinds.feedback_survey).
+    hinted = turn.hints.get("rating")
+    rating = int(hinted) if hinted in {"1", "2", "3", "4", "5"} else parse_rating(said)
     # "I'd like to rate my last visit" asks to give feedback; it is not the comment (a long message is).
-    comment = comment_in(said) if rating is not None or not asks_to_rate(said) else None
-    turn.data = {"rating": rating, "comment": comment}
+    comment = None if hinted else comment_in(said) if rating is not None or not asks_to_rate(said) else None
+    appointment = turn.hints.get("appointment")
+    turn.data = {"rating": rating, "comment": comment,
+                 "appointment": int(appointment) if appointment and appointment.isdigit() else None}
     if rating is None:
         return turn.ask(FEEDBACK_RATING, "feedback_ask_rating", _rating_options(turn))
     if comment is None:
@@ -68,7 +72,8 @@ def _save(turn: Turn, rating: int, comment: str | None) -> Reply:
     turn.finish()
     _, ticket = save_feedback(turn.session, turn.now, tz=turn.tz,
                               response_hours=turn.settings.complaint_response_hours,
-                              customer_id=turn.customer.id, rating=rating, comment=comment)
+                              customer_id=turn.customer.id, rating=rating, comment=comment,
+                              appointment_id=turn.data.get("appointment"))
     if ticket is None:
         return turn.reply("feedback_thanks_high" if rating >= 4 else "feedback_thanks_mid", rating=rating)
     respond_by = formats.moment(ticket.respond_by, turn.language, turn.tz, turn.now)

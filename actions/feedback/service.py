@@ -29,9 +29,14 @@ def save_feedback(
     customer_id: int,
     rating: int,
     comment: str | None,
+    appointment_id: int | None = None,
 ) -> tuple[Feedback, Complaint | None]:
-    """Save the rating; a low one (≤ LOW_RATING) also opens a complaint from the comment's words."""
-    recent = session.scalar(
+    """Save the rating; a low one (≤ LOW_RATING) also opens a complaint from the comment's words. The
+    visit is the one named (a survey's, if it is the customer's own completed visit), else the latest."""
+    named = session.get(Appointment, appointment_id) if appointment_id is not None else None
+    if named is not None and (named.customer_id != customer_id or named.status != "completed"):
+        named = None
+    recent = named.id if named is not None else session.scalar(
         select(Appointment.id)
         .where(
             Appointment.customer_id == customer_id,
@@ -51,7 +56,8 @@ def save_feedback(
     if category in (None, "other"):
         category = "service_quality"
     ticket = open_complaint(
-        session, now, tz=tz, response_hours=response_hours, customer_id=customer_id, vehicle_id=None,
+        session, now, tz=tz, response_hours=response_hours, customer_id=customer_id,
+        vehicle_id=named.vehicle_id if named is not None else None,
         category=category, description=comment or f"Rated the service {rating}/5 without a comment.",
         source="feedback",
     )
