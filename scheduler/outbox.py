@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -67,12 +67,3 @@ def enqueue(session: Session, messages: list[Pending], now: datetime) -> int:
     statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])  # type: ignore[attr-defined]
     result = session.connection().execute(statement.returning(OutboxMessage.id), rows)
     return len(result.all())
-
-
-def existing(session: Session, keys: list[str]) -> set[str]:
-    """Which of these keys are in the outbox already."""
-    found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        found.update(session.scalars(select(OutboxMessage.idempotency_key).where(OutboxMessage.idempotency_key.in_(chunk))))
-    return found
