@@ -25,6 +25,7 @@ retry it (`retry_dead`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
@@ -125,24 +126,31 @@ class Dispatcher:
 
     # --- a pass ------------------------------------------------------------------------------------------
     async def run_once(self, max_batches: int | None = None) -> DispatchResult:
-        """Send everything due now, batch after batch, until nothing due is left."""
+        """Send everything due now, batch after batch, until nothing due is left. The next batch is
+        claimed while this one is sent, so the channel's rate is not paused by the claim."""
         total = DispatchResult()
         batches = 0
-        while max_batches is None or batches < max_batches:
-            result, claimed = await self.step()
-            total.add(result)
+        claimed = asyncio.ensure_future(self._claim_counted())
+        while True:
+            works, looked_at, counted = await claimed
+            total.add(counted)
             batches += 1
-            if claimed < self.batch:
-                break
-        return total
+            more = looked_at >= self.batch and (max_batches is None or batches < max_batches)
+            claimed = asyncio.ensure_future(self._claim_counted()) if more else None
+            try:
+                for work in works:
+                    await self._send(work, total)
+            except BaseException:
+                if claimed is not None:
+                    claimed.cancel()
+                raise
+            if claimed is None:
+                return total
 
-    async def step(self) -> tuple[DispatchResult, int]:
-        """One batch: claim, then send each claimed row. Returns the counts and how many rows were looked at."""
-        result = DispatchResult()
-        works, looked_at = await anyio.to_thread.run_sync(self._claim, result)
-        for work in works:
-            await self._send(work, result)
-        return result, looked_at
+    async def _claim_counted(self) -> tuple[list[Work], int, DispatchResult]:
+        counted = DispatchResult()
+        works, looked_at = await anyio.to_thread.run_sync(self._claim, counted)
+        return works, looked_at, counted
 
     # --- claiming ----------------------------------------------------------------------------------------
     def _claim(self, result: DispatchResult) -> tuple[list[Work], int]:

@@ -201,11 +201,9 @@ class SchedulerService:
         dispatcher = Dispatcher(self.app, self.channels)
         while True:
             try:
-                result, looked_at = await dispatcher.step()
+                result = await dispatcher.run_once()  # until nothing due is left
                 if any(result.as_dict().values()):
                     log.info("dispatch_pass", **result.as_dict())
-                if looked_at >= dispatcher.batch:
-                    continue  # more may be due: no pause
             except Exception:  # noqa: BLE001 - a database hiccup must not stop the loop
                 log.exception("dispatch_failed")
             self._wake.clear()
