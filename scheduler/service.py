@@ -163,6 +163,7 @@ class SchedulerService:
         self._scheduler: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------------
@@ -175,9 +176,19 @@ class SchedulerService:
 
     async def stop(self) -> None:
         global _running
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The loops also check this flag: a cancellation that lands while a shielded thread call returns
+        # (anyio.to_thread, asyncio.wait_for before 3.12) can be lost, and shutdown must not hang on it.
+        self._stopping = True
+        self._wake.set()
+        pending = set(self._tasks)
+        for _ in range(3):
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=5) if pending else (set(), set())
+            if not pending:
+                break
+        if pending:
+            log.warning("scheduler_tasks_left_running", tasks=len(pending))
         self._stop_jobs()
         self.lock.release()
         if _running is self:
@@ -199,20 +210,22 @@ class SchedulerService:
     # --- the dispatcher ----------------------------------------------------------------------------------
     async def _dispatch_loop(self) -> None:
         dispatcher = Dispatcher(self.app, self.channels)
-        while True:
+        while not self._stopping:
             try:
                 result = await dispatcher.run_once()  # until nothing due is left
                 if any(result.as_dict().values()):
                     log.info("dispatch_pass", **result.as_dict())
             except Exception:  # noqa: BLE001 - a database hiccup must not stop the loop
                 log.exception("dispatch_failed")
+            if self._stopping:
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.dispatch_every)
 
     # --- leadership and the scans ------------------------------------------------------------------------
     async def _leader_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 if self.leading:
                     if not await asyncio.to_thread(self.lock.held):
