@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,7 +73,7 @@ class Kind:
 
 
 def _option(intent: str, key: str, language: str, **hints: object) -> Option:
-    query = "&".join(f"{k}={v}" for k, v in hints.items() if v is not None)
+    query = urlencode({k: v for k, v in hints.items() if v is not None})  # read back by split_intent_option
     return Option(f"intent:{intent}" + (f"?{query}" if query else ""), text(key, language))
 
 

@@ -144,7 +144,7 @@ def scan_service_due(session: Session, now: datetime, settings: Settings) -> Sca
         for vehicle in rows:
             if vehicle.id in booked:
                 continue  # a service is booked: no reminder
-            due = _due(vehicle, plans, records[vehicle.id], points[vehicle.id], inspected.get(vehicle.id), today)
+            due = _due(vehicle, plans, records[vehicle.id], points[vehicle.id], inspected.get(vehicle.id), today, tz)
             stage = _service_stage(due, today)
             if stage is not None:
                 found.append((vehicle, due, stage))
@@ -152,23 +152,16 @@ def scan_service_due(session: Session, now: datetime, settings: Settings) -> Sca
     return result
 
 
-def _due(vehicle: Any, plans: list[maintenance.Plan], records: list[Any],
-         points: list[tuple[date, int]], inspected_km: int | None, today: date) -> maintenance.Due:
+def _due(vehicle: Any, plans: list[maintenance.Plan], records: list[Any], points: list[tuple[date, int]],
+         inspected_km: int | None, today: date, tz: Any) -> maintenance.Due:
     """actions.maintenance.service.next_service, from rows loaded for a whole chunk."""
     points = sorted(points + [(r.service_date, r.mileage_km) for r in records if r.mileage_km is not None])
-    scheduled = [r for r in records if maintenance.is_scheduled_service(r.work)]
-    last = max(scheduled, key=lambda r: (r.service_date, r.id)) if scheduled else None
-    if last is not None:
-        base_date, base_km = last.service_date, last.mileage_km
-    else:
-        base_date = vehicle.purchase_date or (points[0][0] if points else vehicle.created_at.date())
-        base_km = None
-    if base_km is None:
-        base_km = maintenance.km_on(points, base_date)
+    last, base_date, base_km = maintenance.base_of(records, points, vehicle.purchase_date,
+                                                   vehicle.created_at.astimezone(tz).date())
     if base_km is None and last is None:
         base_km = inspected_km
-    plan = maintenance.best_plan(plans, vehicle.make, vehicle.model)
-    return maintenance.due(vehicle, plan, last, base_date, base_km, points, today)
+    return maintenance.due(vehicle, maintenance.best_plan(plans, vehicle.make, vehicle.model), last, base_date,
+                           base_km, points, today)
 
 
 def _due_on(due: maintenance.Due) -> date:

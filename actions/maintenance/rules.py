@@ -114,6 +114,24 @@ def km_on(points: Sequence[tuple[date, int]], day: date) -> int | None:
     return before[-1] if before else (after[0] if after else None)
 
 
+def base_of(records: Iterable[ServiceRecord], points: Sequence[tuple[date, int]], purchase_date: date | None,
+            recorded_on: date) -> tuple[ServiceRecord | None, date, int | None]:
+    """Where the next service is counted from: (the last scheduled service, its date, its km), else the
+    purchase (or the first odometer value, or the day the car was recorded) with the km on that day.
+    `points` are the car's sorted odometer values; km None when none tells it (the caller may then take
+    the pre-delivery inspection's)."""
+    scheduled = [r for r in records if is_scheduled_service(r.work)]
+    last = max(scheduled, key=lambda r: (r.service_date, r.id)) if scheduled else None
+    if last is not None:
+        base_date, base_km = last.service_date, last.mileage_km
+    else:
+        base_date = purchase_date or (points[0][0] if points else recorded_on)
+        base_km = None
+    if base_km is None:
+        base_km = km_on(points, base_date)
+    return last, base_date, base_km
+
+
 def due(vehicle: Vehicle, plan: tuple[int, int], last: ServiceRecord | None, base_date: date, base_km: int | None,
         points: Sequence[tuple[date, int]], today: date) -> Due:
     """The next service counted from `base_date`/`base_km` (the last scheduled service, else the purchase),

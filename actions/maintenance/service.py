@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from actions.kit import formats, vehicles
 from actions.kit.catalog import text
-from actions.maintenance.rules import STALE_READING_DAYS, Due, best_plan, due, is_scheduled_service, km_on, short
+from actions.maintenance.rules import STALE_READING_DAYS, Due, base_of, best_plan, due, short
 from actions.mileage.service import odometer_points
 from db.models import InspectionReport, MaintenancePlan, ServiceRecord, Vehicle
 
@@ -25,20 +25,9 @@ def plan_for(session: Session, vehicle: Vehicle) -> tuple[int, int]:
 def next_service(session: Session, vehicle: Vehicle, today: date, tz: ZoneInfo) -> Due:
     """When the car's next service is due, by date and by km (actions.maintenance.rules); `today` is the
     local date (`now.astimezone(tz).date()`)."""
-    records = session.scalars(
-        select(ServiceRecord)
-        .where(ServiceRecord.vehicle_id == vehicle.id)
-        .order_by(ServiceRecord.service_date.desc(), ServiceRecord.id.desc())
-    )
-    last = next((r for r in records if is_scheduled_service(r.work)), None)
+    records = session.scalars(select(ServiceRecord).where(ServiceRecord.vehicle_id == vehicle.id))
     points = odometer_points(session, vehicle, tz)
-    if last is not None:
-        base_date, base_km = last.service_date, last.mileage_km
-    else:
-        base_date = vehicle.purchase_date or (points[0][0] if points else vehicle.created_at.astimezone(tz).date())
-        base_km = None
-    if base_km is None:
-        base_km = km_on(points, base_date)
+    last, base_date, base_km = base_of(records, points, vehicle.purchase_date, vehicle.created_at.astimezone(tz).date())
     if base_km is None and last is None:  # no odometer value at all: the pre-delivery inspection's
         report = session.scalar(
             select(InspectionReport).where(InspectionReport.vehicle_id == vehicle.id).order_by(InspectionReport.id)
