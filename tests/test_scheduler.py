@@ -29,6 +29,7 @@ from db.models import (
     ChatMessage,
     ConversationState,
     Customer,
+    MileageReading,
     OutboxMessage,
     ServiceRecord,
     Vehicle,
@@ -130,6 +131,33 @@ def test_one_follow_up_a_week_after_the_notice_when_still_not_booked(demo_app: A
                                   work="Periodic service", cost_aed=450, source="workshop", created_at=clock.now()))
     scan(demo_app, "service_reminders")
     assert len([r for r in rows(demo_app, kind="service_due") if r.customer_id == owner]) == 2
+
+
+def test_a_car_past_its_km_or_reaching_it_soon_is_reminded_before_its_date(demo_app: App) -> None:
+    """Due by km: a reading already past the km (months before the date), and a usual driving that
+    reaches the km within the notice days; a car far from both is not reminded."""
+    cars = {}
+    with demo_app.transaction() as session:
+        now = demo_app.clock.now()
+        today = local_today(demo_app)
+        for name, (then_km, now_km) in {"passed": (0, 12_500), "soon": (0, 9_400), "far": (0, 3_000)}.items():
+            owner = make_customer(session, now)
+            car = make_vehicle(session, now, owner)
+            km, _months = plan_for(session, car)
+            car.purchase_date = today - timedelta(days=60)  # the date is months away
+            scale = km / 10_000
+            session.add(ServiceRecord(vehicle_id=car.id, service_date=today - timedelta(days=60),
+                                      mileage_km=int(then_km * scale), work="Periodic service", cost_aed=450,
+                                      source="workshop", created_at=now))
+            session.add(MileageReading(vehicle_id=car.id, reading_km=int(now_km * scale), recorded_at=now,
+                                       source="customer"))
+            session.flush()
+            cars[name] = (owner.id, car.id)
+    scan(demo_app, "service_reminders")
+    told = {r.customer_id: r.payload for r in rows(demo_app, kind="service_due")}
+    assert told[cars["passed"][0]]["by"] == "km" and told[cars["passed"][0]]["vehicle_id"] == cars["passed"][1]
+    assert cars["soon"][0] in told  # 9,400 of 10,000 km in 60 days: the rest within the notice days
+    assert cars["far"][0] not in told
 
 
 def test_appointment_reminders_the_day_before_and_two_hours_before(demo_app: App, clock: FixedClock) -> None:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -54,6 +55,7 @@ def best_plan(plans: Iterable[Plan], make: str, model: str) -> tuple[int, int]:
     return best[1][2], best[1][3]
 
 
+@lru_cache(maxsize=4096)  # a fleet's service records repeat a few work texts (a scan asks 100,000 times)
 def is_scheduled_service(work: str) -> bool:
     """Whether a service record's work resets the maintenance schedule (a periodic service, an oil change)."""
     return bool(_MAINTENANCE_WORK.search(work or "")) and not _NOT_MAINTENANCE.search(work or "")
@@ -107,6 +109,13 @@ class Due:
         return self.estimate and self.km_reached_on is not None and self.km_reached_on <= self.today
 
 
+@lru_cache(maxsize=8192)  # the scan's dates repeat (a few years of days); relativedelta is slow to build
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day where it has fewer (31 Jan + 1 = 28/29 Feb)."""
+    result: date = day + relativedelta(months=months)
+    return result
+
+
 def km_on(points: Sequence[tuple[date, int]], day: date) -> int | None:
     """The odometer on a day: the last value on or before it, else the first after it."""
     before = [km for on, km in points if on <= day]
@@ -137,7 +146,7 @@ def due(vehicle: Vehicle, plan: tuple[int, int], last: ServiceRecord | None, bas
     """The next service counted from `base_date`/`base_km` (the last scheduled service, else the purchase),
     with the latest odometer value and the usual driving rate of the sorted odometer `points`."""
     interval_km, months = plan
-    due_date = base_date + relativedelta(months=months)
+    due_date = add_months(base_date, months)
     due_km = base_km + interval_km if base_km is not None else None
     latest_on: date | None = None
     latest_km: int | None = None
