@@ -50,7 +50,9 @@ def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE: take the write lock at the start. Turns of different customers run in worker threads;
     # with a deferred BEGIN two of them could read, then one fail to upgrade to writing
     # (SQLITE_BUSY_SNAPSHOT, no busy wait). SQLite has one writer at a time either way.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only unit of work (App.snapshot) asks for DEFERRED: it reads without the write lock.
+    mode = "DEFERRED" if connection.get_execution_options().get("sqlite_begin") == "DEFERRED" else "IMMEDIATE"
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -37,6 +37,18 @@ class App:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only unit of work, always rolled back and never flushed. On SQLite it begins DEFERRED:
+        it reads a snapshot without the write lock that `transaction` takes at once, so writers are not
+        kept waiting for it (and it must not write: it could not take the lock later)."""
+        with self.sessions() as session, session.begin(), session.no_autoflush:
+            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -1,8 +1,9 @@
 """The dispatcher: sends what the outbox holds, through the channels, once.
 
-A pass claims the rows that are due, a batch at a time, in one short transaction: on PostgreSQL with
-`FOR UPDATE SKIP LOCKED`, so dispatchers of several app instances never claim the same row (SQLite has
-one writer at a time: its `BEGIN IMMEDIATE` serializes the claims). Claiming checks, at send time, what
+A pass claims the rows that are due, a batch at a time (the next batch while this one is sent): on
+PostgreSQL in one transaction with `FOR UPDATE SKIP LOCKED`, so dispatchers of several app instances never
+claim the same row; on SQLite (one writer at a time) read and prepared in a snapshot without the write lock,
+then each row marked in a short write transaction only if it is still as it was read. Claiming checks, at send time, what
 the scan could not know: the customer opted out of the kind since (cancelled), it is quiet hours in the
 dealership's time zone (the row waits for their end, unless its kind is let through), what the message is
 about is gone (an appointment cancelled or moved: cancelled). A claimed row is `sending` with a lease of
@@ -30,9 +31,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
+from collections.abc import Sequence
 
 import anyio.to_thread
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from actions.kit.types import Reply
@@ -77,6 +79,14 @@ class Target:
     address: str
     last_inbound_at: datetime | None
     identity_id: int | None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """A claimed batch's customers' channels: their identities, and the WhatsApp numbers that blocked us."""
+
+    identities: dict[int, list[ChannelIdentity]]
+    blocked_phones: set[str]
 
 
 @dataclass
@@ -153,23 +163,31 @@ class Dispatcher:
         return works, looked_at, counted
 
     # --- claiming ----------------------------------------------------------------------------------------
+    def _due(self, now: datetime) -> Select[tuple[OutboxMessage]]:
+        return (
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(self.batch)
+        )
+
     def _claim(self, result: DispatchResult) -> tuple[list[Work], int]:
+        if self.app.engine.dialect.name == "postgresql":
+            return self._claim_locked(result)
+        return self._claim_checked(result)
+
+    def _claim_locked(self, result: DispatchResult) -> tuple[list[Work], int]:
+        """PostgreSQL: the batch's rows locked as they are read (SKIP LOCKED: another dispatcher takes the
+        next rows), prepared and marked in that one transaction."""
         now = self.clock.now()
         with self.app.transaction() as session:
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(self.batch)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = session.scalars(query).all()
+            rows = session.scalars(self._due(now).with_for_update(skip_locked=True)).all()
+            reach = self._preload(session, rows)
             works = []
             for row in rows:
                 if row.status == "sending":
                     log.warning("outbox_lease_expired", row_id=row.id, kind=row.kind, attempts=row.attempts)
-                work = self._prepare(session, row, now, result)
+                work = self._prepare(session, row, now, result, reach)
                 if work is not None:
                     row.status = "sending"
                     row.attempts += 1
@@ -178,7 +196,65 @@ class Dispatcher:
                     works.append(work)
             return works, len(rows)
 
-    def _prepare(self, session: Session, row: OutboxMessage, now: datetime, result: DispatchResult) -> Work | None:
+    def _claim_checked(self, result: DispatchResult) -> tuple[list[Work], int]:
+        """SQLite (one writer at a time): the batch is read and prepared in a snapshot, without the write
+        lock (held for the whole preparation, it kept the recording of each sent message waiting, and the
+        channel's rate lost those slots); then, in a short write transaction, each row is marked only if it
+        is still as it was read (status, attempts and time), so a row another dispatcher took or changed
+        meanwhile is left to it."""
+        now = self.clock.now()
+        planned: list[tuple[int, tuple[str, int, datetime], dict[str, Any], Work | None, DispatchResult]] = []
+        with self.app.snapshot() as session:
+            rows = session.scalars(self._due(now)).all()
+            reach = self._preload(session, rows)
+            for row in rows:
+                if row.status == "sending":
+                    log.warning("outbox_lease_expired", row_id=row.id, kind=row.kind, attempts=row.attempts)
+                was = (row.status, row.attempts, row.next_attempt_at)
+                counted = DispatchResult()
+                work = self._prepare(session, row, now, counted, reach)
+                if work is not None:
+                    work.attempts = row.attempts + 1
+                    changes: dict[str, Any] = {"status": "sending", "attempts": work.attempts,
+                                               "next_attempt_at": now + LEASE}
+                else:
+                    changes = {"status": row.status, "next_attempt_at": row.next_attempt_at,
+                               "last_error": row.last_error}
+                planned.append((row.id, was, changes, work, counted))
+        works = []
+        with self.app.transaction() as session:
+            for row_id, (status, attempts, next_attempt_at), changes, work, counted in planned:
+                marked = session.connection().execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id, OutboxMessage.status == status,
+                           OutboxMessage.attempts == attempts, OutboxMessage.next_attempt_at == next_attempt_at)
+                    .values(**changes)
+                ).rowcount
+                if marked:
+                    result.add(counted)
+                    if work is not None:
+                        works.append(work)
+        return works, len(planned)
+
+    @staticmethod
+    def _preload(session: Session, rows: Sequence[OutboxMessage]) -> Reach:
+        """The batch's customers and their channels in three queries, not four a row (the claim runs beside
+        the sending, and its time was taken from the channel's rate)."""
+        ids = {row.customer_id for row in rows if row.customer_id is not None and row.channel != "staff"}
+        reach = Reach({i: [] for i in ids}, set())
+        if not ids:
+            return reach
+        customers = session.scalars(select(Customer).where(Customer.id.in_(ids))).all()  # into the identity map
+        for identity in session.scalars(select(ChannelIdentity).where(
+                ChannelIdentity.customer_id.in_(ids), ChannelIdentity.channel.in_(PROACTIVE_CHANNELS))):
+            reach.identities[identity.customer_id].append(identity)  # type: ignore[index]
+        reach.blocked_phones.update(session.scalars(select(ChannelIdentity.external_id).where(
+            ChannelIdentity.channel == "whatsapp", ChannelIdentity.unreachable_since.is_not(None),
+            ChannelIdentity.external_id.in_({c.phone for c in customers}))))
+        return reach
+
+    def _prepare(self, session: Session, row: OutboxMessage, now: datetime, result: DispatchResult,
+                 reach: Reach) -> Work | None:
         if row.channel == "staff":
             return self._prepare_staff(row)
         customer = session.get(Customer, row.customer_id) if row.customer_id is not None else None
@@ -201,7 +277,7 @@ class Dispatcher:
         if message is None:
             return self._close(row, "cancelled", "what it was about changed or is gone")
         return Work(row.id, row.kind, language, row.attempts, customer.id, message.reply, message.variables,
-                    self._targets(session, customer))
+                    self._targets(customer, reach))
 
     def _prepare_staff(self, row: OutboxMessage) -> Work | None:
         chat = self.settings.staff_telegram_chat_id
@@ -219,23 +295,14 @@ class Dispatcher:
         return None
 
     @staticmethod
-    def _targets(session: Session, customer: Customer) -> list[Target]:
-        identities = session.scalars(
-            select(ChannelIdentity).where(
-                ChannelIdentity.customer_id == customer.id,
-                ChannelIdentity.channel.in_(PROACTIVE_CHANNELS),
-                ChannelIdentity.unreachable_since.is_(None),
-            )
-        ).all()
+    def _targets(customer: Customer, reach: Reach) -> list[Target]:
+        """The customer's reachable channels, the one they wrote on last first; their phone on WhatsApp
+        when they never wrote there (unless that number blocked us). From `_preload`'s rows."""
+        identities = [i for i in reach.identities.get(customer.id, []) if i.unreachable_since is None]
         floor = datetime.min.replace(tzinfo=customer.created_at.tzinfo)
         ordered = sorted(identities, key=lambda i: (i.last_inbound_at or floor, i.id), reverse=True)
         targets = [Target(i.channel, i.external_id, i.last_inbound_at, i.id) for i in ordered]
-        blocked_whatsapp = session.scalar(
-            select(ChannelIdentity.id).where(
-                ChannelIdentity.channel == "whatsapp", ChannelIdentity.external_id == customer.phone,
-                ChannelIdentity.unreachable_since.is_not(None))
-        )
-        if not any(t.channel == "whatsapp" for t in targets) and blocked_whatsapp is None:
+        if not any(t.channel == "whatsapp" for t in targets) and customer.phone not in reach.blocked_phones:
             targets.append(Target("whatsapp", customer.phone, None, None))  # the UAE mobile is the WhatsApp number
         return targets
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
@@ -39,7 +40,7 @@ from db.models import (
 from dealerbot.bootstrap import App, compose
 from dealerbot.clock import FixedClock
 from dealerbot.settings import load_settings
-from scheduler.dispatch import LEASE, Dispatcher, quiet_until, retry_dead
+from scheduler.dispatch import LEASE, DispatchResult, Dispatcher, quiet_until, retry_dead
 from scheduler.scans import FOLLOW_UP_DAYS, SCANS
 from tests.factories import make_appointment, make_customer, make_vehicle
 from tests.fakes import FakeNlu
@@ -430,6 +431,33 @@ async def test_a_row_left_sending_by_a_dead_dispatcher_is_sent_when_its_lease_en
         await out.dispatch()
         assert len(out.telegram.sent(5550007)) == 1
     assert [(r.status, r.attempts) for r in rows(live_app) if r.customer_id == owner] == [("sent", 2)]
+
+
+async def test_a_row_another_dispatcher_took_between_the_read_and_the_mark_is_left_to_it(
+        live_app: App, twilio_server: TwilioStandIn) -> None:
+    """SQLite's claim reads and prepares the batch in a snapshot, then marks each row only if it is still
+    as read: a row claimed by another dispatcher meanwhile is not sent twice (run on both databases)."""
+    mine, _ = car_due_in(live_app, 7)
+    theirs, _ = car_due_in(live_app, 7)
+    link(live_app, mine, "telegram", "5550011", timedelta(days=1))
+    link(live_app, theirs, "telegram", "5550012", timedelta(days=1))
+    scan(live_app, "service_reminders")
+    [taken] = [r for r in rows(live_app) if r.customer_id == theirs]
+
+    class Racing(Dispatcher):
+        @staticmethod
+        def _preload(session: Any, rows_: Any) -> Any:
+            with live_app.transaction() as other:  # another dispatcher claims that row now
+                row = other.get(OutboxMessage, taken.id)
+                row.status, row.attempts, row.next_attempt_at = "sending", 1, live_app.clock.now() + LEASE
+            return Dispatcher._preload(session, rows_)
+
+    async with outbound(live_app, twilio_server) as out:
+        counted = DispatchResult()
+        works, _looked_at = await anyio.to_thread.run_sync(Racing(live_app, out.channels)._claim_checked, counted)
+        assert mine in {w.customer_id for w in works} and theirs not in {w.customer_id for w in works}
+    assert [(r.status, r.attempts) for r in rows(live_app) if r.customer_id == theirs] == [("sending", 1)]
+    assert [(r.status, r.attempts) for r in rows(live_app) if r.customer_id == mine] == [("sending", 1)]
 
 
 async def test_staff_alerts_reach_the_staff_chat_with_the_ticket(live_app: App, twilio_server: TwilioStandIn) -> None:
