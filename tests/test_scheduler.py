@@ -41,6 +41,7 @@ from dealerbot.bootstrap import App, compose
 from dealerbot.clock import FixedClock
 from dealerbot.settings import load_settings
 from scheduler.dispatch import LEASE, DispatchResult, Dispatcher, quiet_until, retry_dead
+from scheduler import scans as scans_module
 from scheduler.scans import FOLLOW_UP_DAYS, SCANS
 from tests.factories import make_appointment, make_customer, make_vehicle
 from tests.fakes import FakeNlu
@@ -98,6 +99,19 @@ def test_a_service_falling_due_is_enqueued_once_however_often_the_scan_runs(demo
     again = scan(demo_app, "service_reminders")
     assert again["enqueued"] == 0 and again["already_enqueued"] == first["enqueued"] + first["already_enqueued"]
     assert len(rows(demo_app, kind="service_due")) == first["enqueued"]
+
+
+def test_a_scan_in_many_small_chunks_finds_and_writes_every_car_once(
+        demo_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunk boundaries, and on PostgreSQL each chunk's write overlapping the next chunk's work."""
+    monkeypatch.setattr(scans_module, "CHUNK", 2)
+    cars = [car_due_in(demo_app, days) for days in (1, 3, 5, 8, 13)]
+    first = scan(demo_app, "service_reminders")
+    told = {r.payload["vehicle_id"] for r in rows(demo_app, kind="service_due")}
+    assert {car for _, car in cars} <= told and len(told) == len(rows(demo_app, kind="service_due"))
+    assert first["found"] == first["enqueued"] + first["already_enqueued"] + first["opted_out"]
+    again = scan(demo_app, "service_reminders")
+    assert again["enqueued"] == 0 and again["already_enqueued"] == first["enqueued"] + first["already_enqueued"]
 
 
 def test_no_service_reminder_once_a_service_is_booked_or_for_a_customer_who_opted_out(demo_app: App) -> None:
