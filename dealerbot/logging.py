@@ -17,6 +17,8 @@ import structlog
 _SECRET_KEYS = re.compile(r"(token|secret|password|passwd|authorization|auth_header|api_key|cookie)", re.I)
 # An E.164 number or a long run of digits that looks like a phone number (with optional separators).
 _PHONE = re.compile(r"(?<![\w])(\+?\d[\d \-]{7,16}\d)(?![\w])")
+# A date (with the hour after it: "2026-12-07 06:00:00+04:00", as APScheduler logs) is not a phone number.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2})?")
 
 
 def mask_phone(text: str) -> str:
@@ -25,7 +27,7 @@ def mask_phone(text: str) -> str:
     def _mask(match: re.Match[str]) -> str:
         raw = match.group(1)
         digits = re.sub(r"\D", "", raw)
-        if len(digits) < 8:
+        if len(digits) < 8 or _DATE.fullmatch(raw):
             return raw
         prefix = "+" if raw.startswith("+") else ""
         return prefix + "*" * (len(digits) - 3) + digits[-3:]

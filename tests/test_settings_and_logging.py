@@ -52,6 +52,9 @@ def test_phone_numbers_are_masked_to_their_last_three_digits():
     assert mask_phone("call +971501234567 now") == "call +*********567 now"
     assert mask_phone("0501234567") == "*******567"
     assert mask_phone("order 2026 of 12 cars") == "order 2026 of 12 cars"
+    when = "Next wakeup is due at 2026-12-07 06:00:00+04:00 (in 299.99 seconds)"
+    assert mask_phone(when) == when  # a date and hour are not a phone number
+    assert mask_phone("2026-12-07 +971 50 123 4567") == "2026-12-07 +*********567"
 
 
 def test_logs_are_json_lines_without_secrets_or_full_phone_numbers():
