@@ -1,6 +1,7 @@
 """The ASGI app of `dealerbot serve` (Starlette under uvicorn): the channels' webhooks, health, metrics.
 
-`POST /telegram/webhook`, `POST /twilio/whatsapp`, `POST /twilio/status`, `GET /healthz`, `GET /metrics`.
+`POST /telegram/webhook`, `POST /twilio/whatsapp`, `POST /twilio/status`, `GET /healthz`, `GET /metrics`,
+and the staff console under `/staff` (bot/staff/web.py).
 A platform whose credentials are not set answers 404 on its endpoints. The lifespan starts each channel
 (Telegram: setWebhook or long polling; a platform unreachable at start is retried in the background and
 never stops the app or the other channel) and stops them at shutdown.
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.staff.web import routes as staff_routes
 from dealerbot.bootstrap import Services
 from dealerbot.logging import get_logger
 
@@ -109,6 +111,7 @@ def create_app(services: Services, scheduler: bool = False) -> Starlette:
         Route("/twilio/status", channel_endpoint("whatsapp", "handle_status"), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        *staff_routes(services),
     ]
     return Starlette(
         routes=routes,

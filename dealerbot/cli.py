@@ -88,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("kind", choices=list(KINDS))
     imp.add_argument("file", type=Path)
+    staff = commands.add_parser("staff", help="staff console accounts")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="STAFF_COMMAND")
+    add = staff_commands.add_parser("add", help="add a staff user (the password from a prompt or stdin)")
+    add.add_argument("--username", required=True)
+    add.add_argument("--role", required=True, choices=["advisor", "manager", "admin"])
+    add.add_argument("--branch", help="the branch code (an advisor's branch; required for an advisor)")
+    add.add_argument("--name", help="the name shown in the console")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     return parser
 
 
@@ -123,9 +131,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _nlu(app, args)
         if args.command == "advice":
             return _advice(args)
+        if args.command == "staff":
+            return _staff(app, args)
     finally:
         app.close()
     return 2
+
+
+def _staff(app: App, args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.staff.auth import StaffError, add_staff
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("dealerbot: the two passwords differ", file=sys.stderr)
+            return 2
+    try:
+        with app.transaction() as session:
+            user = add_staff(session, args.username, args.role, password, app.clock.now(), args.branch, args.name)
+            print(f"staff user {user.username!r} ({user.role}) added")
+    except StaffError as exc:
+        print(f"dealerbot: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _serve(app: App, host: str, port: int, scheduler: bool = True) -> int:

@@ -42,8 +42,9 @@ _lock = threading.Lock()
 
 
 def text_dirs() -> list[Path]:
-    """Every `texts/` folder of the domains, the channels and the scheduler."""
-    return sorted({*_ROOT.glob("actions/*/texts"), *_ROOT.glob("bot/texts"), *_ROOT.glob("scheduler/texts")})
+    """Every `texts/` folder of the domains, the channels (and the staff console), and the scheduler."""
+    return sorted({*_ROOT.glob("actions/*/texts"), *_ROOT.glob("bot/texts"), *_ROOT.glob("bot/*/texts"),
+                   *_ROOT.glob("scheduler/texts")})
 
 
 def read_dir(folder: Path) -> dict[str, Entry]:

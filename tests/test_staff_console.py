@@ -1,0 +1,175 @@
+"""The staff console (bot/staff/): log-in with argon2 hashes and server-side sessions, CSRF on every form,
+lock-out, the case queue by branch and role, English and Arabic (right-to-left). Through the real ASGI
+app on both databases. (Browser tests in headless Chromium come with the console's next pages.)"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from actions.complaints.service import open_complaint
+from bot.staff import auth
+from bot.web import create_app
+from db.models import Branch, StaffSession, StaffUser
+from dealerbot.bootstrap import App, compose
+from tests.factories import make_customer, make_vehicle
+from tests.fakes import FakeNlu
+
+PASSWORD = "correct horse battery"
+
+
+def branch_id(app: App, code: str) -> int:
+    with app.transaction() as session:
+        return session.scalar(select(Branch.id).where(Branch.code == code))
+
+
+def staff(app: App, username: str, role: str, branch: str | None = None) -> None:
+    with app.transaction() as session:
+        auth.add_staff(session, username, role, PASSWORD, app.clock.now(), branch)
+
+
+def complaint_at(app: App, branch: str, name: str, description: str = "The AC blows warm air") -> str:
+    """A complaint about a car sold by `branch`; its ticket."""
+    with app.transaction() as session:
+        now = app.clock.now()
+        owner = make_customer(session, now, name=name)
+        car = make_vehicle(session, now, owner)
+        car.sold_by_branch_id = session.scalar(select(Branch.id).where(Branch.code == branch))
+        session.flush()
+        return open_complaint(session, now, tz=app.settings.tz, response_hours=24, customer_id=owner.id,
+                              vehicle_id=car.id, category="service", description=description).ticket_id
+
+
+@pytest.fixture
+async def client(demo_app: App) -> AsyncIterator[httpx.AsyncClient]:
+    web = create_app(compose(demo_app, nlu=FakeNlu(), channels=[]))
+    async with web.router.lifespan_context(web):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(web), base_url="http://testserver") as c:
+            yield c
+
+
+def csrf_of(page: httpx.Response) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+
+
+async def log_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> httpx.Response:
+    form = await client.get("/staff/login")
+    return await client.post("/staff/login", data={"username": username, "password": password,
+                                                    "csrf_token": csrf_of(form)})
+
+
+async def test_nothing_answers_without_a_session(client: httpx.AsyncClient) -> None:
+    for path in ("/staff/", "/staff", "/staff/tickets/C-1", "/staff/anything"):
+        response = await client.get(path, follow_redirects=True)
+        assert response.url.path == "/staff/login" and 'name="password"' in response.text, path
+    assert (await client.post("/staff/tickets/C-1/answer", data={"text": "hi"})).status_code == 403
+    assert (await client.post("/staff/logout", data={})).headers["location"] == "/staff/login"
+
+
+async def test_log_in_sees_the_queue_and_log_out_ends_the_session(demo_app: App, client: httpx.AsyncClient) -> None:
+    staff(demo_app, "mona", "manager")
+    ticket = complaint_at(demo_app, "dubai", "Queue Person")
+    response = await log_in(client, "Mona")  # user names are not case-sensitive
+    assert response.status_code == 303 and response.headers["location"] == "/staff/"
+    cookie = response.headers["set-cookie"]
+    assert "staff_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    page = await client.get("/staff/")
+    assert page.status_code == 200 and ticket in page.text and "Queue Person" in page.text
+    with demo_app.transaction() as session:  # the table holds the token's hash, not the token
+        token = client.cookies.get("staff_session")
+        assert session.scalar(select(StaffSession.token_hash)) != token
+    logout = await client.post("/staff/logout", data={"csrf_token": csrf_of(page)})
+    assert logout.headers["location"] == "/staff/login"
+    client.cookies.set("staff_session", token, path="/staff")  # the old token is dead
+    assert (await client.get("/staff/")).headers["location"] == "/staff/login"
+
+
+async def test_a_form_without_the_right_csrf_token_is_refused(demo_app: App, client: httpx.AsyncClient) -> None:
+    staff(demo_app, "omar", "manager")
+    await client.get("/staff/login")
+    forged = await client.post("/staff/login", data={"username": "omar", "password": PASSWORD, "csrf_token": "x"})
+    assert forged.status_code == 403 and "staff_session" not in forged.headers.get("set-cookie", "")
+    assert (await log_in(client, "omar")).status_code == 303
+    page = await client.get("/staff/")
+    assert (await client.post("/staff/logout", data={"csrf_token": "wrong"})).status_code == 403
+    assert (await client.get("/staff/")).status_code == 200  # still signed in: nothing was done
+    assert csrf_of(page)
+
+
+async def test_wrong_passwords_lock_the_account_for_a_while(demo_app: App, client: httpx.AsyncClient) -> None:
+    staff(demo_app, "sara", "manager")
+    unknown = await log_in(client, "nobody", "whatever-it-is")
+    wrong = await log_in(client, "sara", "not the password")
+    assert unknown.status_code == wrong.status_code == 401 and unknown.text.count("wrong") == wrong.text.count("wrong")
+    for _ in range(auth.MAX_FAILURES - 1):
+        response = await log_in(client, "sara", "not the password")
+    assert response.status_code == 429 and "locked" in response.text
+    assert (await log_in(client, "sara")).status_code == 429  # the right password waits too
+    demo_app.clock.advance(auth.LOCKOUT + timedelta(seconds=1))  # type: ignore[attr-defined]
+    assert (await log_in(client, "sara")).status_code == 303
+
+
+async def test_an_advisor_sees_their_branch_and_a_manager_every_branch(demo_app: App, client: httpx.AsyncClient) -> None:
+    staff(demo_app, "adil", "advisor", "dubai")
+    staff(demo_app, "maha", "manager")
+    in_dubai = complaint_at(demo_app, "dubai", "Dubai Owner")
+    in_sharjah = complaint_at(demo_app, "sharjah", "Sharjah Owner", "The brakes failed on the highway")
+    await log_in(client, "adil")
+    page = (await client.get("/staff/")).text
+    assert in_dubai in page and in_sharjah not in page
+    assert in_sharjah not in (await client.get(f"/staff/?branch={branch_id(demo_app, 'sharjah')}")).text
+    client.cookies.clear()
+    await log_in(client, "maha")
+    page = (await client.get("/staff/")).text
+    assert in_dubai in page and in_sharjah in page
+    assert page.index(in_sharjah) < page.index(in_dubai)  # the safety complaint's deadline is sooner
+    only_safety = (await client.get("/staff/?urgency=safety")).text
+    assert in_sharjah in only_safety and in_dubai not in only_safety
+
+
+async def test_a_breached_deadline_shows_in_red_and_the_arabic_page_is_right_to_left(
+        demo_app: App, client: httpx.AsyncClient) -> None:
+    staff(demo_app, "hind", "manager")
+    ticket = complaint_at(demo_app, "dubai", "Late Case")
+    demo_app.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    await log_in(client, "hind")
+    page = (await client.get("/staff/")).text
+    row = re.search(rf'<tr class="breached" data-ticket="{ticket}">.*?</tr>', page, re.S)
+    assert row is not None and "overdue by" in row.group(0)
+    arabic = (await client.get("/staff/?lang=ar")).text
+    assert '<html lang="ar" dir="rtl">' in arabic and "متأخر بمقدار" in arabic
+    assert '<html lang="ar" dir="rtl">' in (await client.get("/staff/")).text  # the choice is kept
+
+
+def test_staff_add_makes_an_account_from_the_command_line(demo_url: str) -> None:
+    env = {"DATABASE_URL": demo_url, "PATH": "/usr/bin:/bin"}
+    dealerbot = str(Path(sys.executable).with_name("dealerbot"))
+    made = subprocess.run([dealerbot, "staff", "add", "--username", "cli.user", "--role", "advisor", "--branch",
+                           "sharjah", "--password-stdin"], input=f"{PASSWORD}\n", capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert made.returncode == 0, made.stderr
+    again = subprocess.run([dealerbot, "staff", "add", "--username", "cli.user", "--role", "advisor", "--branch",
+                            "sharjah", "--password-stdin"], input=f"{PASSWORD}\n", capture_output=True, text=True,
+                           env=env, timeout=60)
+    assert again.returncode == 2 and "exists already" in again.stderr
+    short = subprocess.run([dealerbot, "staff", "add", "--username", "x", "--role", "manager", "--password-stdin"],
+                           input="short\n", capture_output=True, text=True, env=env, timeout=60)
+    assert short.returncode == 2 and "at least" in short.stderr
+    from db.engine import make_engine
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(demo_url)
+    with Session(engine) as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == "cli.user"))
+        assert user is not None and user.role == "advisor" and user.password_hash.startswith("$argon2id$")
+        session.delete(user)
+        session.commit()
+    engine.dispose()
