@@ -267,7 +267,7 @@ class Dispatcher:
         if kind.consent is not None and not getattr(customer, f"consent_{kind.consent}"):
             return self._close(row, "cancelled", "the customer opted out of this kind")
         until = quiet_until(now, self.tz, self.settings.quiet)
-        if until is not None and row.kind not in self.settings.quiet_hours_pass:
+        if until is not None and kind.keeps_quiet_hours and row.kind not in self.settings.quiet_hours_pass:
             row.status = "pending"
             row.next_attempt_at = until
             result.deferred_quiet_hours += 1

@@ -28,6 +28,7 @@ from actions.recalls.service import open_recalls
 from db.models import (
     Appointment,
     Branch,
+    CaseNote,
     Complaint,
     Customer,
     Feedback,
@@ -70,6 +71,8 @@ class Kind:
     # Customer.consent_<consent>; None: a message about the customer's own open case, always allowed.
     consent: str | None
     render: Render
+    # Held through the quiet hours (unless QUIET_HOURS_PASS names it); False: sent at once.
+    keeps_quiet_hours: bool = True
 
 
 def _option(intent: str, key: str, language: str, **hints: object) -> Option:
@@ -255,6 +258,19 @@ def case_progress(ctx: Context) -> Message | None:
     return Message(Reply(body, options), {"1": _first_name(ctx.customer), "2": ticket})
 
 
+def staff_reply(ctx: Context) -> Message | None:
+    """An advisor's answer on a case, written in the console (actions.complaints.casework.answer)."""
+    note = ctx.session.get(CaseNote, ctx.row.payload.get("note_id"))
+    ticket = str(ctx.row.payload.get("ticket", ""))
+    if note is None or not note.visible_to_customer:
+        return None
+    lang = ctx.language
+    body = f"{text('pro_staff_reply', lang, ticket=ticket)}\n{note.body}"
+    options = [_option("case_status", "pro_case_status", lang, ticket=ticket),
+               _option("human_agent", "pro_talk_to_advisor", lang)]
+    return Message(Reply(body, options), {"1": _first_name(ctx.customer), "2": ticket, "3": note.body[:900]})
+
+
 def consent_of(kind: str) -> str | None:
     """The consent (actions.consent.rules.MESSAGE_KINDS) a message kind needs; None: none needed."""
     return next((consent for consent, kinds in MESSAGE_KINDS.items() if kind in kinds), None)
@@ -274,5 +290,7 @@ KINDS: dict[str, Kind] = {
         Kind("stock_alert", None, stock_alert),
         # About the customer's own open case: no consent needed.
         Kind("case_progress", None, case_progress),
+        # An advisor's answer, sent deliberately from the console: not held for the quiet hours.
+        Kind("staff_reply", None, staff_reply, keeps_quiet_hours=False),
     )
 }

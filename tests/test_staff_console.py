@@ -22,6 +22,8 @@ from db.models import Branch, StaffSession, StaffUser
 from dealerbot.bootstrap import App, compose
 from tests.factories import make_customer, make_vehicle
 from tests.fakes import FakeNlu
+from tests.test_scheduler import link, outbound, twilio_server  # noqa: F401 - twilio_server is a fixture
+from tests.twilio_standin import TwilioStandIn
 
 PASSWORD = "correct horse battery"
 
@@ -173,3 +175,85 @@ def test_staff_add_makes_an_account_from_the_command_line(demo_url: str) -> None
         session.delete(user)
         session.commit()
     engine.dispose()
+
+
+# --- a ticket ----------------------------------------------------------------------------------------------
+
+
+async def test_a_ticket_shows_the_case_and_takes_a_status_an_assignee_and_a_note(
+        demo_app: App, client: httpx.AsyncClient) -> None:
+    staff(demo_app, "rana", "advisor", "dubai")
+    ticket = complaint_at(demo_app, "dubai", "Ticket Owner", "Rattling noise from the dashboard since the service")
+    await log_in(client, "rana")
+    page = await client.get(f"/staff/tickets/{ticket}")
+    assert page.status_code == 200 and "Rattling noise from the dashboard" in page.text and "Ticket Owner" in page.text
+    csrf = csrf_of(page)
+    with demo_app.transaction() as session:
+        rana = session.scalar(select(StaffUser.id).where(StaffUser.username == "rana"))
+    changed = await client.post(f"/staff/tickets/{ticket}/status", data={"status": "in_progress", "csrf_token": csrf})
+    assert changed.status_code == 200 and '<strong id="status">in_progress</strong>' in changed.text
+    assigned = await client.post(f"/staff/tickets/{ticket}/assign", data={"staff_user_id": str(rana), "csrf_token": csrf})
+    assert assigned.status_code == 200 and "Assigned to: rana" in assigned.text
+    noted = await client.post(f"/staff/tickets/{ticket}/note", data={"body": "Called the customer, booked a check.",
+                                                                     "csrf_token": csrf})
+    assert 'class="internal"' in noted.text and "Called the customer, booked a check." in noted.text
+    bad = await client.post(f"/staff/tickets/{ticket}/status", data={"status": "teleported", "csrf_token": csrf})
+    assert bad.status_code == 400 and "not a status" in bad.text
+    forged = await client.post(f"/staff/tickets/{ticket}/note", data={"body": "forged", "csrf_token": "nope"})
+    assert forged.status_code == 403 and "forged" not in (await client.get(f"/staff/tickets/{ticket}")).text
+    with demo_app.transaction() as session:
+        from actions.complaints.casework import find_case
+
+        case = find_case(session, ticket)
+        assert case.status == "in_progress" and case.assigned_staff_id == rana and case.acknowledged_at is not None
+
+
+async def test_another_branchs_ticket_and_an_unknown_one_are_refused(demo_app: App, client: httpx.AsyncClient) -> None:
+    staff(demo_app, "badr", "advisor", "dubai")
+    elsewhere = complaint_at(demo_app, "sharjah", "Sharjah Owner")
+    await log_in(client, "badr")
+    page = await client.get(f"/staff/tickets/{elsewhere}")
+    assert page.status_code == 403 and "Sharjah Owner" not in page.text
+    csrf = csrf_of(await client.get("/staff/"))
+    answer = await client.post(f"/staff/tickets/{elsewhere}/answer", data={"body": "hello", "csrf_token": csrf})
+    assert answer.status_code == 403
+    assert (await client.get("/staff/tickets/C-999999")).status_code == 404
+    with demo_app.transaction() as session:
+        from actions.complaints.casework import find_case, notes
+
+        assert notes(session, find_case(session, elsewhere)) == []
+
+
+async def test_an_answer_reaches_the_customers_telegram_and_shows_in_the_transcript(
+        live_app: App, twilio_server: TwilioStandIn) -> None:
+    """A complaint made in chat, answered in the console: the dispatcher sends it to the customer's Telegram
+    (the Bot API stand-in), the case is answered, and the ticket page shows the answer in the transcript."""
+    staff(live_app, "nadia", "manager")
+    with live_app.transaction() as session:
+        owner = make_customer(session, live_app.clock.now(), name="Chat Customer")
+        owner_id = owner.id
+    link(live_app, owner_id, "telegram", "5550101", timedelta(minutes=5))
+    with live_app.transaction() as session:
+        ticket = open_complaint(session, live_app.clock.now(), tz=live_app.settings.tz, response_hours=24,
+                                customer_id=owner_id, vehicle_id=None, category="service",
+                                description="Nobody called me back about my car").ticket_id
+    web = create_app(compose(live_app, nlu=FakeNlu(), channels=[]))
+    async with web.router.lifespan_context(web):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(web), base_url="http://testserver") as c:
+            await log_in(c, "nadia")
+            page = await c.get(f"/staff/tickets/{ticket}")
+            sent = await c.post(f"/staff/tickets/{ticket}/answer",
+                                data={"body": "Sorry! Your advisor will call you at 10:00 tomorrow.",
+                                      "csrf_token": csrf_of(page)})
+            assert sent.status_code == 200 and "on its way" in sent.text
+            async with outbound(live_app, twilio_server) as out:
+                result = await out.dispatch()
+                texts = out.telegram.texts(5550101)
+            assert result["sent"] >= 1
+            assert any(ticket in t and "Your advisor will call you at 10:00 tomorrow." in t for t in texts), texts
+            after = await c.get(f"/staff/tickets/{ticket}")
+            assert 'class="out"' in after.text and "Your advisor will call you at 10:00 tomorrow." in after.text
+    with live_app.transaction() as session:
+        from actions.complaints.casework import find_case
+
+        assert find_case(session, ticket).responded_at is not None

@@ -51,6 +51,22 @@ def visible_branches(user: StaffUser) -> set[int | None] | None:
     return None if user.role in ("manager", "admin") else {user.branch_id, None}
 
 
+def case_branch(session: Session, case: Complaint | WarrantyClaim) -> int | None:
+    """The branch a case belongs to: its appointment's, else the one that sold the car."""
+    appointment_id = getattr(case, "appointment_id", None)
+    if appointment_id is not None:
+        appointment = session.get(Appointment, appointment_id)
+        if appointment is not None:
+            return appointment.branch_id
+    vehicle = session.get(Vehicle, case.vehicle_id) if case.vehicle_id is not None else None
+    return vehicle.sold_by_branch_id if vehicle is not None else None
+
+
+def may_see(session: Session, user: StaffUser, case: Complaint | WarrantyClaim) -> bool:
+    allowed = visible_branches(user)
+    return allowed is None or case_branch(session, case) in allowed
+
+
 def queue(session: Session, user: StaffUser, now: datetime, filters: Filters = Filters(), language: str = "en") -> list[QueueItem]:
     branches = {b.id: (b.name_ar if language == "ar" else b.name_en) for b in session.scalars(select(Branch))}
     allowed = visible_branches(user)

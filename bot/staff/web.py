@@ -18,7 +18,7 @@ from typing import Any
 import anyio.to_thread
 from babel.dates import format_timedelta
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import false, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -26,8 +26,11 @@ from starlette.routing import Route
 from actions.kit import formats
 from actions.kit.catalog import text
 from bot.staff import auth
-from bot.staff.queue import Filters, QueueItem, queue
-from db.models import COMPLAINT_STATUSES, Branch, StaffUser
+from actions.complaints import casework
+from actions.complaints.service import next_deadline
+from actions.kit.vehicles import label as vehicle_label
+from bot.staff.queue import Filters, QueueItem, case_branch, may_see, queue
+from db.models import COMPLAINT_STATUSES, Branch, ChannelIdentity, ChatMessage, Complaint, Customer, StaffUser, Vehicle
 from dealerbot.bootstrap import Services
 from dealerbot.logging import get_logger
 
@@ -37,6 +40,8 @@ SESSION_COOKIE = "staff_session"
 LOGIN_CSRF_COOKIE = "staff_login_csrf"
 LANG_COOKIE = "staff_lang"
 LANGUAGES = ("en", "ar")
+ACTIONS = ("status", "assign", "note", "answer")  # POST /staff/tickets/<ticket>/<action>
+TRANSCRIPT_LIMIT = 200  # the latest messages of the customer's conversation on a ticket's page
 
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                          autoescape=select_autoescape(["html"]))
@@ -172,6 +177,109 @@ def routes(services: Services) -> list[Route]:
         return _page(request, "queue.html", user=user, csrf_token=csrf, items=items, branches=branches,
                      filters=filters, statuses=statuses, time_left=time_left, due=due)
 
+    def ticket_view(user: StaffUser, ticket: str, lang: str) -> tuple[int, dict[str, Any]]:
+        """(status, the page's values): 404 for no such ticket, 403 for another branch's."""
+        at = now()
+        tz = app.settings.tz
+        with app.snapshot() as session:
+            case = casework.find_case(session, ticket)
+            if case is None:
+                return 404, {"error": text("staff_not_found", lang)}
+            if not may_see(session, user, case):
+                return 403, {"error": text("staff_refused_branch", lang)}
+            customer = session.get(Customer, case.customer_id)
+            vehicle = session.get(Vehicle, case.vehicle_id) if case.vehicle_id is not None else None
+            branch_id = case_branch(session, case)
+            branch = session.get(Branch, branch_id) if branch_id is not None else None
+            people = {u.id: u.display_name or u.username for u in session.scalars(select(StaffUser))}
+            staff = sorted((i, n) for i, n in people.items())
+            what, due = next_deadline(case)
+            moment = lambda value: formats.moment(value, lang, tz, at) if value is not None else None  # noqa: E731
+            deadlines = ([("acknowledge", moment(case.acknowledge_by), moment(case.acknowledged_at))]
+                         if isinstance(case, Complaint) else [])
+            deadlines.append(("answer", moment(case.respond_by), moment(case.responded_at)))
+            if isinstance(case, Complaint):
+                deadlines.append(("resolve", moment(case.resolve_by), moment(case.resolved_at)))
+            identities = {i.id: i.channel for i in session.scalars(
+                select(ChannelIdentity).where(ChannelIdentity.customer_id == case.customer_id))}
+            messages = list(session.scalars(
+                select(ChatMessage).where(ChatMessage.channel_identity_id.in_(identities) if identities else false())
+                .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()).limit(TRANSCRIPT_LIMIT)))
+            values = {
+                "case": case, "customer": customer, "subject": getattr(case, "category", None) or case.component,
+                "vehicle": vehicle_label(vehicle) if vehicle is not None else None,
+                "branch": (branch.name_ar if lang == "ar" else branch.name_en) if branch is not None else None,
+                "assigned": people.get(case.assigned_staff_id) if case.assigned_staff_id else None,
+                "statuses": casework.statuses(case), "staff": staff, "deadlines": deadlines,
+                "next_due": f"{text('staff_deadline_' + what, lang)} {moment(due)}" if what and due else None,
+                "breached": due is not None and due < at,
+                "photos": [p for p in (getattr(case, "photos", None) or []) if str(p).startswith(("https://", "http://"))],
+                "notes": [{"at": moment(n.created_at), "author": people.get(n.staff_user_id, ""), "body": n.body,
+                           "visible_to_customer": n.visible_to_customer} for n in casework.notes(session, case)],
+                "transcript": [{"at": moment(m.created_at), "channel": identities.get(m.channel_identity_id, ""),
+                                "direction": m.direction, "text": m.text} for m in reversed(messages)],
+            }
+            session.expunge_all()
+            return 200, values
+
+    async def ticket_page(request: Request, done: str | None = None, error: str | None = None,
+                          status: int = 200) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        user, csrf = found
+        lang = _language(request)
+        code, values = await anyio.to_thread.run_sync(ticket_view, user, request.path_params["ticket"], lang)
+        if code != 200:
+            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, **values)
+        return _page(request, "ticket.html", status=status, user=user, csrf_token=csrf, done=done, error=error,
+                     **values)
+
+    async def ticket_action(request: Request) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return Response("not signed in", status_code=403)
+        user, csrf = found
+        lang = _language(request)
+        form = await request.form()
+        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
+            log.warning("staff_csrf_refused", staff_user_id=user.id, action=request.path_params["action"])
+            return await ticket_page(request, error=text("staff_csrf_failed", lang), status=403)
+        ticket, action = request.path_params["ticket"], request.path_params["action"]
+        if action not in ACTIONS:
+            return Response("not found", status_code=404)
+
+        def act() -> tuple[int, str]:
+            with app.transaction() as session:
+                case = casework.find_case(session, ticket)
+                if case is None:
+                    return 404, text("staff_not_found", lang)
+                if not may_see(session, user, case):
+                    return 403, text("staff_refused_branch", lang)
+                at = now()
+                if action == "status":
+                    casework.set_status(case, str(form.get("status") or ""), at)
+                    done = text("staff_done_status", lang, status=case.status)
+                elif action == "assign":
+                    casework.assign(session, case, _int(str(form.get("staff_user_id") or "")))
+                    done = text("staff_done_assign", lang)
+                elif action == "note":
+                    casework.add_note(session, case, str(form.get("body") or ""), user.id, at)
+                    done = text("staff_done_note", lang)
+                else:  # "answer"
+                    casework.answer(session, case, str(form.get("body") or ""), user.id, at)
+                    done = text("staff_done_answer", lang)
+                log.info("staff_case_changed", staff_user_id=user.id, ticket=case.ticket_id, action=action)
+                return 200, done
+
+        try:
+            code, said = await anyio.to_thread.run_sync(act)
+        except casework.CaseworkError as exc:  # rolled back: nothing half-done
+            return await ticket_page(request, error=str(exc), status=400)
+        if code != 200:
+            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
+        return await ticket_page(request, done=said)
+
     async def elsewhere(request: Request) -> Response:
         if await anyio.to_thread.run_sync(signed_in, request) is None:
             if request.method != "GET":
@@ -184,6 +292,8 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/login", login_post, methods=["POST"]),
         Route("/staff/logout", logout, methods=["POST"]),
         Route("/staff/", queue_page, methods=["GET"]),
+        Route("/staff/tickets/{ticket}", ticket_page, methods=["GET"]),
+        Route("/staff/tickets/{ticket}/{action:str}", ticket_action, methods=["POST"]),
         Route("/staff", lambda request: RedirectResponse("/staff/", status_code=303), methods=["GET"]),
         Route("/staff/{rest:path}", elsewhere, methods=["GET", "POST"]),
     ]
