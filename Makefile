@@ -20,7 +20,7 @@ PORT ?= 8080
 PYTEST_ARGS ?=
 WORKERS ?= auto
 
-.PHONY: help setup run stop test test-fast nlu-table nlu-table-missing bench clean
+.PHONY: help setup browser run stop test test-fast nlu-table nlu-table-missing bench clean
 
 help:
 	@echo "make run    set up, prepare the database with demo data, start the assistant"
@@ -47,6 +47,14 @@ $(RASA_STAMP): nlu/requirements-rasa.txt scripts/find-python310
 	$(RASA_VENV)/bin/python -m pip install --quiet -r nlu/requirements-rasa.txt
 	@touch $@
 
+# The staff console's browser tests drive headless Chromium: Debian's chromium and chromium-driver
+# (/usr/bin/chromium, /usr/bin/chromedriver), installed here when missing (as root, else with sudo).
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing chromium and chromium-driver (Debian packages) for the browser tests"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver
+
 run: setup
 	$(DEALERBOT) db upgrade
 	$(DEALERBOT) db seed-demo --if-empty
@@ -64,12 +72,12 @@ stop:
 
 # Everything: the fast tier on every core (pytest-xdist), then the tests that need Rasa (one server,
 # trained first if config.yml or nlu/data/ changed). Exit status 5 is "no test selected" (PYTEST_ARGS).
-test: setup
+test: setup browser
 	$(VENV)/bin/python -m pytest -m "not rasa" -n $(WORKERS) $(PYTEST_ARGS) || test $$? -eq 5
 	$(VENV)/bin/python -m pytest -m rasa $(PYTEST_ARGS) || test $$? -eq 5
 
 # The fast tier: no training, no Rasa server; the conversation tests read the NLU table.
-test-fast: $(APP_STAMP)
+test-fast: $(APP_STAMP) browser
 	$(VENV)/bin/python -m pytest -m "not rasa" -n $(WORKERS) $(PYTEST_ARGS)
 
 # The conversation tests against the real model, writing what it answers into the NLU table.

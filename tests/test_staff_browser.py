@@ -1,0 +1,136 @@
+"""The staff console in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`,
+driven by Selenium; nothing is downloaded) against the real app served by uvicorn on both databases.
+Log in, see a complaint, answer it (the answer reaches the customer's Telegram stand-in), and the Arabic
+layout computed right-to-left; a screenshot of the queue in each language goes to var/screenshots/."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from actions.complaints.service import open_complaint
+from bot.staff import auth
+from bot.web import create_app
+from dealerbot.bootstrap import App, compose
+from nlu.commands import free_port
+from tests.factories import make_customer
+from tests.fakes import FakeNlu
+from tests.test_scheduler import link, outbound, twilio_server  # noqa: F401 - twilio_server is a fixture
+from tests.twilio_standin import TwilioStandIn
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), "make test installs chromium and chromium-driver"
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch anything
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def server(live_app: App) -> Iterator[str]:
+    """The real ASGI app under uvicorn on a free port, in a thread of its own."""
+    port = free_port()
+    config = uvicorn.Config(create_app(compose(live_app, nlu=FakeNlu(), channels=[])), host="127.0.0.1", port=port,
+                            log_config=None, access_log=False, lifespan="on")
+    web = uvicorn.Server(config)
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not web.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        web.should_exit = True
+        thread.join(10)
+
+
+def log_in(browser: webdriver.Chrome, base: str, username: str) -> None:
+    browser.get(f"{base}/staff/login")
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    browser.find_element(By.ID, "queue")  # waits for the queue page
+
+
+def test_log_in_answer_a_complaint_and_read_the_queue_in_arabic_right_to_left(
+        live_app: App, server: str, browser: webdriver.Chrome, twilio_server: TwilioStandIn, backend: str) -> None:
+    with live_app.transaction() as session:
+        auth.add_staff(session, "layla", "manager", PASSWORD, live_app.clock.now())
+        owner = make_customer(session, live_app.clock.now(), name="Browser Customer")
+        owner_id = owner.id
+    link(live_app, owner_id, "telegram", "5550202", timedelta(minutes=3))
+    with live_app.transaction() as session:
+        ticket = open_complaint(session, live_app.clock.now(), tz=live_app.settings.tz, response_hours=24,
+                                customer_id=owner_id, vehicle_id=None, category="service",
+                                description="The car still pulls to the left after the alignment").ticket_id
+    log_in(browser, server, "layla")
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-ticket="{ticket}"]')
+    assert "Browser Customer" in row.text
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / f"queue-en-{backend}.png"))
+    row.find_element(By.LINK_TEXT, ticket).click()
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/answer'] textarea").send_keys(
+        "We are sorry: bring it in tomorrow, the alignment is redone free.")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/answer'] button").click()
+    assert "on its way" in browser.find_element(By.CSS_SELECTOR, "p.done").text
+
+    async def deliver() -> list[str]:
+        async with outbound(live_app, twilio_server) as out:
+            await out.dispatch()
+            return out.telegram.texts(5550202)
+
+    texts = asyncio.run(deliver())
+    assert any("the alignment is redone free" in t and ticket in t for t in texts), texts
+
+    browser.get(f"{server}/staff/?lang=ar")
+    assert browser.execute_script("return getComputedStyle(document.body).direction") == "rtl"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+    header = browser.find_element(By.CSS_SELECTOR, "#queue th").text
+    assert header == "التذكرة"
+    first, last = (browser.find_elements(By.CSS_SELECTOR, "#queue thead th")[i] for i in (0, -1))
+    assert first.location["x"] > last.location["x"]  # the first column is on the right
+    browser.save_screenshot(str(SCREENSHOTS / f"queue-ar-{backend}.png"))
+    assert (SCREENSHOTS / f"queue-ar-{backend}.png").stat().st_size > 10_000
+
+
+def test_the_browser_is_sent_to_log_in_and_a_forged_form_is_refused(live_app: App, server: str,
+                                                                    browser: webdriver.Chrome) -> None:
+    browser.get(f"{server}/staff/")
+    assert browser.current_url.endswith("/staff/login")
+    with live_app.transaction() as session:
+        auth.add_staff(session, "yusuf", "manager", PASSWORD, live_app.clock.now())
+    browser.get(f"{server}/staff/login")
+    browser.execute_script("document.querySelector('input[name=csrf_token]').value = 'forged'")
+    browser.find_element(By.ID, "username").send_keys("yusuf")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    assert "expired" in browser.find_element(By.CSS_SELECTOR, "p.error").text
+    assert browser.get_cookie("staff_session") is None
