@@ -257,3 +257,34 @@ async def test_an_answer_reaches_the_customers_telegram_and_shows_in_the_transcr
         from actions.complaints.casework import find_case
 
         assert find_case(session, ticket).responded_at is not None
+
+
+async def test_the_outbox_page_counts_by_kind_and_channel_and_retries_a_dead_letter(
+        demo_app: App, client: httpx.AsyncClient) -> None:
+    from db.models import OutboxMessage
+
+    staff(demo_app, "adel", "advisor", "dubai")
+    staff(demo_app, "manal", "manager")
+    with demo_app.transaction() as session:
+        now = demo_app.clock.now()
+        owner = make_customer(session, now, name="Dead Letter Owner")
+        row = OutboxMessage(idempotency_key="test:dead:1", kind="service_due", customer_id=owner.id, channel="telegram",
+                            recipient="5550303", template="service_due", payload={}, status="dead", attempts=6,
+                            next_attempt_at=now, created_at=now, last_error="Bad Request: chat not found")
+        session.add(row)
+        session.flush()
+        row_id = row.id
+    await log_in(client, "adel")
+    assert (await client.get("/staff/outbox")).status_code == 403
+    client.cookies.clear()
+    await log_in(client, "manal")
+    page = await client.get("/staff/outbox")
+    assert page.status_code == 200 and "chat not found" in page.text and "Dead Letter Owner" in page.text
+    assert re.search(r'data-kind="service_due" data-channel="telegram">.*?data-status="dead">1<', page.text, re.S)
+    forged = await client.post(f"/staff/outbox/{row_id}/retry", data={"csrf_token": "nope"})
+    assert forged.status_code == 403
+    retried = await client.post(f"/staff/outbox/{row_id}/retry", data={"csrf_token": csrf_of(page)})
+    assert retried.status_code == 200 and "Queued again." in retried.text and "chat not found" not in retried.text
+    with demo_app.transaction() as session:
+        again = session.get(OutboxMessage, row_id)
+        assert (again.status, again.attempts) == ("pending", 0)

@@ -18,7 +18,7 @@ from typing import Any
 import anyio.to_thread
 from babel.dates import format_timedelta
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import false, select
+from sqlalchemy import false, func, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -30,7 +30,19 @@ from actions.complaints import casework
 from actions.complaints.service import next_deadline
 from actions.kit.vehicles import label as vehicle_label
 from bot.staff.queue import Filters, QueueItem, case_branch, may_see, queue
-from db.models import COMPLAINT_STATUSES, Branch, ChannelIdentity, ChatMessage, Complaint, Customer, StaffUser, Vehicle
+from db.models import (
+    COMPLAINT_STATUSES,
+    OUTBOX_STATUSES,
+    Branch,
+    ChannelIdentity,
+    ChatMessage,
+    Complaint,
+    Customer,
+    OutboxMessage,
+    StaffUser,
+    Vehicle,
+)
+from scheduler.dispatch import retry_dead
 from dealerbot.bootstrap import Services
 from dealerbot.logging import get_logger
 
@@ -41,7 +53,8 @@ LOGIN_CSRF_COOKIE = "staff_login_csrf"
 LANG_COOKIE = "staff_lang"
 LANGUAGES = ("en", "ar")
 ACTIONS = ("status", "assign", "note", "answer")  # POST /staff/tickets/<ticket>/<action>
-TRANSCRIPT_LIMIT = 200  # the latest messages of the customer's conversation on a ticket's page
+TRANSCRIPT_LIMIT = 200
+DEAD_LETTERS_SHOWN = 100  # the latest messages of the customer's conversation on a ticket's page
 
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                          autoescape=select_autoescape(["html"]))
@@ -280,6 +293,56 @@ def routes(services: Services) -> list[Route]:
             return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
         return await ticket_page(request, done=said)
 
+    def outbox_view(lang: str) -> dict[str, Any]:
+        at = now()
+        with app.snapshot() as session:
+            counts: dict[tuple[str, str], dict[str, int]] = {}
+            for kind, channel, status, count in session.execute(
+                select(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.status, func.count())
+                .group_by(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.status)
+            ):
+                counts.setdefault((kind, channel), {})[status] = count
+            dead = [
+                {"id": row.id, "kind": row.kind, "channel": row.channel, "customer": name, "attempts": row.attempts,
+                 "error": row.last_error, "created": formats.moment(row.created_at, lang, app.settings.tz, at)}
+                for row, name in session.execute(
+                    select(OutboxMessage, Customer.name).outerjoin(Customer, OutboxMessage.customer_id == Customer.id)
+                    .where(OutboxMessage.status == "dead").order_by(OutboxMessage.id.desc()).limit(DEAD_LETTERS_SHOWN))
+            ]
+        return {"counts": sorted(counts.items()), "statuses": OUTBOX_STATUSES, "dead": dead}
+
+    async def outbox_page(request: Request, done: str | None = None) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        user, csrf = found
+        lang = _language(request)
+        if user.role == "advisor":
+            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
+                         error=text("staff_managers_only", lang))
+        values = await anyio.to_thread.run_sync(outbox_view, lang)
+        return _page(request, "outbox.html", user=user, csrf_token=csrf, done=done, **values)
+
+    async def outbox_retry(request: Request) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return Response("not signed in", status_code=403)
+        user, csrf = found
+        lang = _language(request)
+        form = await request.form()
+        if user.role == "advisor" or not auth.same_token(str(form.get("csrf_token") or ""), csrf):
+            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
+                         error=text("staff_managers_only" if user.role == "advisor" else "staff_csrf_failed", lang))
+        row_id = _int(request.path_params["row"])
+
+        def retry() -> int:
+            with app.transaction() as session:
+                return retry_dead(session, now(), [row_id] if row_id is not None else [])
+
+        requeued = await anyio.to_thread.run_sync(retry)
+        log.info("staff_outbox_retry", staff_user_id=user.id, row_id=row_id, requeued=requeued)
+        return await outbox_page(request, done=text("staff_done_retry", lang) if requeued else None)
+
     async def elsewhere(request: Request) -> Response:
         if await anyio.to_thread.run_sync(signed_in, request) is None:
             if request.method != "GET":
@@ -293,6 +356,8 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/logout", logout, methods=["POST"]),
         Route("/staff/", queue_page, methods=["GET"]),
         Route("/staff/tickets/{ticket}", ticket_page, methods=["GET"]),
+        Route("/staff/outbox", outbox_page, methods=["GET"]),
+        Route("/staff/outbox/{row}/retry", outbox_retry, methods=["POST"]),
         Route("/staff/tickets/{ticket}/{action:str}", ticket_action, methods=["POST"]),
         Route("/staff", lambda request: RedirectResponse("/staff/", status_code=303), methods=["GET"]),
         Route("/staff/{rest:path}", elsewhere, methods=["GET", "POST"]),
