@@ -563,6 +563,9 @@ class Appointment(Timestamped, Base):
     price_aed: Mapped[Decimal] = mapped_column()
     discount_aed: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # Marked in the staff console when the car is at the branch, and when the visit is done.
+    arrived_at: Mapped[datetime | None] = mapped_column()
+    completed_at: Mapped[datetime | None] = mapped_column()
 
 
 # --- complaints, feedback, case notes ---------------------------------------------------------------

@@ -61,17 +61,18 @@ def scan_recalls(session: Session, now: datetime, settings: Settings) -> ScanRes
 
 
 def scan_feedback_surveys(session: Session, now: datetime, settings: Settings) -> ScanResult:
-    """A survey FEEDBACK_SURVEY_DELAY_HOURS after a completed visit (its end), unless the customer rated it
-    already."""
+    """A survey FEEDBACK_SURVEY_DELAY_HOURS after a completed visit (when staff marked it done, else its
+    planned end), unless the customer rated it already."""
     result = ScanResult()
     delay = timedelta(hours=settings.feedback_survey_delay_hours)
+    finished = func.coalesce(Appointment.completed_at, Appointment.ends_at)  # marked done in the console, else planned
     query = (
         select(Appointment, Customer)
         .join(Customer, Appointment.customer_id == Customer.id)
         .where(
             Appointment.status == "completed",
-            Appointment.ends_at <= now - delay,
-            Appointment.ends_at > now - delay - SURVEY_WITHIN,
+            finished <= now - delay,
+            finished > now - delay - SURVEY_WITHIN,
             ~exists().where(Feedback.appointment_id == Appointment.id),
         )
     )

@@ -288,3 +288,36 @@ async def test_the_outbox_page_counts_by_kind_and_channel_and_retries_a_dead_let
     with demo_app.transaction() as session:
         again = session.get(OutboxMessage, row_id)
         assert (again.status, again.attempts) == ("pending", 0)
+
+
+async def test_the_days_appointments_of_a_branch_marked_arrived_then_completed_bring_the_survey(
+        demo_app: App, client: httpx.AsyncClient) -> None:
+    from tests.factories import make_appointment
+    from tests.test_scheduler import rows, scan
+
+    staff(demo_app, "tariq", "advisor", "dubai")
+    with demo_app.transaction() as session:
+        now = demo_app.clock.now()
+        owner = make_customer(session, now, name="Visit Owner")
+        car = make_vehicle(session, now, owner)
+        soon = now + timedelta(hours=1)
+        here = make_appointment(session, now, car, starts_at=soon, courtesy_car=True).reference
+        there = make_appointment(session, now, car, starts_at=soon + timedelta(minutes=30), branch="sharjah")
+        there_id, there_ref = there.id, there.reference
+    await log_in(client, "tariq")
+    day = (demo_app.clock.now() + timedelta(hours=1)).astimezone(demo_app.settings.tz).date().isoformat()
+    page = await client.get(f"/staff/appointments?day={day}")
+    assert page.status_code == 200 and here in page.text and there_ref not in page.text and "courtesy car" in page.text
+    row_id = re.search(rf'action="/staff/appointments/(\d+)/arrived"', page.text).group(1)  # type: ignore[union-attr]
+    csrf = csrf_of(page)
+    arrived = await client.post(f"/staff/appointments/{row_id}/arrived?day={day}", data={"csrf_token": csrf})
+    assert arrived.status_code == 200 and "marked arrived" in arrived.text
+    refused = await client.post(f"/staff/appointments/{there_id}/completed", data={"csrf_token": csrf})
+    assert refused.status_code == 403
+    done = await client.post(f"/staff/appointments/{row_id}/completed?day={day}", data={"csrf_token": csrf})
+    assert done.status_code == 200 and "feedback survey" in done.text
+    again = await client.post(f"/staff/appointments/{row_id}/completed?day={day}", data={"csrf_token": csrf})
+    assert again.status_code == 400 and "completed, not booked" in again.text
+    demo_app.clock.advance(timedelta(hours=demo_app.settings.feedback_survey_delay_hours, minutes=5))  # type: ignore[attr-defined]
+    scan(demo_app, "feedback_surveys")
+    assert any(r.payload.get("appointment_id") == int(row_id) for r in rows(demo_app, kind="feedback_survey"))

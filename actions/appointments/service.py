@@ -223,3 +223,23 @@ def cancel(session: Session, appointment: Appointment, now: datetime) -> None:
     appointment.updated_at = now
     session.flush()
     log.info("appointment_cancelled", appointment_id=appointment.id)
+
+
+class VisitError(ValueError):
+    """A visit that cannot be marked so (the message says why, for the staff member)."""
+
+
+def mark_arrived(appointment: Appointment, now: datetime) -> None:
+    """The car is at the branch (the staff console)."""
+    if appointment.status != "booked":
+        raise VisitError(f"{appointment.reference} is {appointment.status}, not booked")
+    appointment.arrived_at = appointment.arrived_at or now
+
+
+def mark_completed(appointment: Appointment, now: datetime) -> None:
+    """The visit is done (the staff console); the feedback survey follows (scheduler.scans_more)."""
+    if appointment.status != "booked":
+        raise VisitError(f"{appointment.reference} is {appointment.status}, not booked")
+    appointment.status = "completed"
+    appointment.arrived_at = appointment.arrived_at or now
+    appointment.completed_at = now

@@ -11,7 +11,7 @@ pages are right-to-left.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from starlette.routing import Route
 from actions.kit import formats
 from actions.kit.catalog import text
 from bot.staff import auth
+from actions.appointments import service as appointments
 from actions.complaints import casework
 from actions.complaints.service import next_deadline
 from actions.kit.vehicles import label as vehicle_label
@@ -33,12 +34,15 @@ from bot.staff.queue import Filters, QueueItem, case_branch, may_see, queue
 from db.models import (
     COMPLAINT_STATUSES,
     OUTBOX_STATUSES,
+    Appointment,
+    Bay,
     Branch,
     ChannelIdentity,
     ChatMessage,
     Complaint,
     Customer,
     OutboxMessage,
+    ServiceType,
     StaffUser,
     Vehicle,
 )
@@ -343,6 +347,85 @@ def routes(services: Services) -> list[Route]:
         log.info("staff_outbox_retry", staff_user_id=user.id, row_id=row_id, requeued=requeued)
         return await outbox_page(request, done=text("staff_done_retry", lang) if requeued else None)
 
+    def appointments_view(user: StaffUser, lang: str, branch_id: int | None, day: date) -> dict[str, Any]:
+        tz = app.settings.tz
+        start = datetime.combine(day, time.min, tzinfo=tz)
+        with app.snapshot() as session:
+            branches = [(b.id, b.name_ar if lang == "ar" else b.name_en)
+                        for b in session.scalars(select(Branch).order_by(Branch.id))
+                        if user.role != "advisor" or b.id == user.branch_id]
+            allowed = {b for b, _ in branches}
+            if branch_id not in allowed:
+                branch_id = user.branch_id if user.branch_id in allowed else (branches[0][0] if branches else None)
+            rows = session.execute(
+                select(Appointment, Customer.name, Vehicle, ServiceType, Bay.name)
+                .join(Customer, Appointment.customer_id == Customer.id)
+                .join(Vehicle, Appointment.vehicle_id == Vehicle.id)
+                .join(ServiceType, Appointment.service_type_id == ServiceType.id)
+                .outerjoin(Bay, Appointment.bay_id == Bay.id)
+                .where(Appointment.branch_id == branch_id, Appointment.starts_at >= start,
+                       Appointment.starts_at < start + timedelta(days=1))
+                .order_by(Appointment.starts_at, Appointment.id)
+            ).all()
+            visits = [{
+                "id": a.id, "reference": a.reference, "time": formats.clock(a.starts_at.astimezone(tz)),
+                "customer": name, "vehicle": vehicle_label(vehicle),
+                "service": service.name_ar if lang == "ar" else service.name_en, "bay": bay, "status": a.status,
+                "arrived": formats.clock(a.arrived_at.astimezone(tz)) if a.arrived_at else None,
+                "options": [o for o, on in (("courtesy_car", a.courtesy_car), ("pickup", a.pickup_dropoff),
+                                            ("mobile", a.mobile_service), ("express", a.express_lane)) if on],
+            } for a, name, vehicle, service, bay in rows]
+        return {"branches": branches, "branch_id": branch_id, "visits": visits, "day": day.isoformat(),
+                "day_label": formats.day(day, lang)}
+
+    async def appointments_page(request: Request, done: str | None = None, error: str | None = None,
+                                status: int = 200) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        user, csrf = found
+        lang = _language(request)
+        day = _day(request.query_params.get("day")) or now().astimezone(app.settings.tz).date()
+        values = await anyio.to_thread.run_sync(appointments_view, user, lang,
+                                                _int(request.query_params.get("branch")), day)
+        return _page(request, "appointments.html", status=status, user=user, csrf_token=csrf, done=done, error=error,
+                     **values)
+
+    async def appointment_action(request: Request) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return Response("not signed in", status_code=403)
+        user, csrf = found
+        lang = _language(request)
+        action, appointment_id = request.path_params["action"], _int(request.path_params["appointment"])
+        if action not in ("arrived", "completed") or appointment_id is None:
+            return Response("not found", status_code=404)
+        form = await request.form()
+        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
+            return await appointments_page(request, error=text("staff_csrf_failed", lang), status=403)
+
+        def act() -> tuple[int, str]:
+            with app.transaction() as session:
+                appointment = session.get(Appointment, appointment_id)
+                if appointment is None:
+                    return 404, text("staff_not_found", lang)
+                if user.role == "advisor" and appointment.branch_id != user.branch_id:
+                    return 403, text("staff_refused_branch", lang)
+                if action == "arrived":
+                    appointments.mark_arrived(appointment, now())
+                else:
+                    appointments.mark_completed(appointment, now())
+                log.info("staff_visit_marked", staff_user_id=user.id, appointment_id=appointment.id, action=action)
+                return 200, text(f"staff_done_{action}", lang, reference=appointment.reference)
+
+        try:
+            code, said = await anyio.to_thread.run_sync(act)
+        except appointments.VisitError as exc:
+            return await appointments_page(request, error=str(exc), status=400)
+        if code != 200:
+            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
+        return await appointments_page(request, done=said)
+
     async def elsewhere(request: Request) -> Response:
         if await anyio.to_thread.run_sync(signed_in, request) is None:
             if request.method != "GET":
@@ -357,11 +440,20 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/", queue_page, methods=["GET"]),
         Route("/staff/tickets/{ticket}", ticket_page, methods=["GET"]),
         Route("/staff/outbox", outbox_page, methods=["GET"]),
+        Route("/staff/appointments", appointments_page, methods=["GET"]),
+        Route("/staff/appointments/{appointment}/{action}", appointment_action, methods=["POST"]),
         Route("/staff/outbox/{row}/retry", outbox_retry, methods=["POST"]),
         Route("/staff/tickets/{ticket}/{action:str}", ticket_action, methods=["POST"]),
         Route("/staff", lambda request: RedirectResponse("/staff/", status_code=303), methods=["GET"]),
         Route("/staff/{rest:path}", elsewhere, methods=["GET", "POST"]),
     ]
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _int(value: str | None) -> int | None:

@@ -1,5 +1,5 @@
-"""staff console log-in: server-side sessions (the token's hash, a CSRF token, expiry) and the lock-out
-after failed log-ins
+"""staff console: log-in with server-side sessions (the token's hash, a CSRF token, expiry) and the
+lock-out after failed log-ins; an appointment's arrival and completion times
 
 Revision ID: 0008
 Revises: 0007
@@ -38,9 +38,15 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('locked_until', db.types.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('appointments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('arrived_at', db.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('completed_at', db.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('appointments', schema=None) as batch_op:
+        batch_op.drop_column('completed_at')
+        batch_op.drop_column('arrived_at')
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
         batch_op.drop_column('locked_until')
         batch_op.drop_column('failed_logins')
