@@ -257,6 +257,8 @@ class Dispatcher:
                  reach: Reach) -> Work | None:
         if row.channel == "staff":
             return self._prepare_staff(row)
+        if row.kind == "staff_chat":
+            return self._prepare_conversation(session, row)
         customer = session.get(Customer, row.customer_id) if row.customer_id is not None else None
         kind = KINDS.get(row.kind)
         if customer is None:
@@ -278,6 +280,22 @@ class Dispatcher:
             return self._close(row, "cancelled", "what it was about changed or is gone")
         return Work(row.id, row.kind, language, row.attempts, customer.id, message.reply, message.variables,
                     self._targets(customer, reach))
+
+    def _prepare_conversation(self, session: Session, row: OutboxMessage) -> Work | None:
+        """A staff member's message in a conversation they took over (actions.handoff.desk): to that
+        conversation's own channel, in the language it is held in, at once (a person wrote it now)."""
+        identity = session.get(ChannelIdentity, row.payload.get("identity_id"))
+        if identity is None or identity.channel not in PROACTIVE_CHANNELS:
+            return self._close(row, "cancelled", "the conversation is gone")
+        if identity.unreachable_since is not None:
+            return self._close(row, "dead", "the customer blocked us or unsubscribed on this channel")
+        state = session.scalar(select(ConversationState).where(ConversationState.channel_identity_id == identity.id))
+        customer = session.get(Customer, row.customer_id) if row.customer_id is not None else None
+        language = (state.language if state is not None and state.language else None) or (
+            customer.preferred_language if customer is not None else "en")
+        said = str(row.payload.get("text", ""))
+        return Work(row.id, row.kind, language, row.attempts, row.customer_id, Reply(said, []), {"1": said[:900]},
+                    [Target(identity.channel, identity.external_id, identity.last_inbound_at, identity.id)])
 
     def _prepare_staff(self, row: OutboxMessage) -> Work | None:
         chat = self.settings.staff_telegram_chat_id

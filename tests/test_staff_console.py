@@ -321,3 +321,48 @@ async def test_the_days_appointments_of_a_branch_marked_arrived_then_completed_b
     demo_app.clock.advance(timedelta(hours=demo_app.settings.feedback_survey_delay_hours, minutes=5))  # type: ignore[attr-defined]
     scan(demo_app, "feedback_surveys")
     assert any(r.payload.get("appointment_id") == int(row_id) for r in rows(demo_app, kind="feedback_survey"))
+
+
+async def test_a_handoff_taken_written_in_live_and_given_back(live_app: App, twilio_server: TwilioStandIn) -> None:
+    """A conversation waiting for a person: listed (and in the live part), taken once (a colleague's second
+    take is refused), the advisor's message reaching the customer's Telegram and the transcript, then given
+    back to the assistant."""
+    from actions.handoff.service import open_handoff
+    from db.models import ChatMessage, Handoff
+
+    staff(live_app, "zaid", "manager")
+    staff(live_app, "huda", "manager")
+    with live_app.transaction() as session:
+        owner_id = make_customer(session, live_app.clock.now(), name="Waiting Customer").id
+    identity = link(live_app, owner_id, "telegram", "5550404", timedelta(minutes=1))
+    with live_app.transaction() as session:
+        session.add(ChatMessage(channel_identity_id=identity, direction="in", text="I want to speak to a person please",
+                                media=[], created_at=live_app.clock.now()))
+        handoff_id = open_handoff(session, live_app.clock.now(), identity, owner_id, "speak to a person").id
+    web = create_app(compose(live_app, nlu=FakeNlu(), channels=[]))
+    async with web.router.lifespan_context(web):
+        transport = httpx.ASGITransport(web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as zaid, \
+                httpx.AsyncClient(transport=transport, base_url="http://testserver") as huda:
+            await log_in(zaid, "zaid")
+            await log_in(huda, "huda")
+            listed = await zaid.get("/staff/handoffs")
+            assert f'data-handoff="{handoff_id}"' in listed.text and "Waiting Customer" in listed.text
+            assert f'data-handoff="{handoff_id}"' in (await zaid.get("/staff/handoffs?part=list")).text
+            took = await zaid.post(f"/staff/handoffs/{handoff_id}/take", data={"csrf_token": csrf_of(listed)})
+            assert took.status_code == 200 and "The conversation is yours" in took.text
+            late = await huda.post(f"/staff/handoffs/{handoff_id}/take",
+                                   data={"csrf_token": csrf_of(await huda.get("/staff/handoffs"))})
+            assert late.status_code == 409 and "no longer waiting" in late.text
+            wrote = await zaid.post(f"/staff/handoffs/{handoff_id}/write",
+                                    data={"text": "Hello, this is Zaid from the service desk.", "csrf_token": csrf_of(took)})
+            assert wrote.status_code == 200 and "Sent to the customer" in wrote.text
+            async with outbound(live_app, twilio_server) as out:
+                await out.dispatch()
+                assert out.telegram.texts(5550404) == ["Hello, this is Zaid from the service desk."]
+            live = (await zaid.get(f"/staff/handoffs/{handoff_id}?part=transcript")).text
+            assert "I want to speak to a person please" in live and "Hello, this is Zaid from the service desk." in live
+            back = await zaid.post(f"/staff/handoffs/{handoff_id}/release", data={"csrf_token": csrf_of(took)})
+            assert back.status_code == 200 and "answers this customer again" in back.text
+    with live_app.transaction() as session:
+        assert session.get(Handoff, handoff_id).status == "released"

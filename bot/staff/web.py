@@ -28,6 +28,7 @@ from actions.kit.catalog import text
 from bot.staff import auth
 from actions.appointments import service as appointments
 from actions.complaints import casework
+from actions.handoff import desk
 from actions.complaints.service import next_deadline
 from actions.kit.vehicles import label as vehicle_label
 from bot.staff.queue import Filters, QueueItem, case_branch, may_see, queue
@@ -41,6 +42,7 @@ from db.models import (
     ChatMessage,
     Complaint,
     Customer,
+    Handoff,
     OutboxMessage,
     ServiceType,
     StaffUser,
@@ -426,6 +428,103 @@ def routes(services: Services) -> list[Route]:
             return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
         return await appointments_page(request, done=said)
 
+    def handoff_values(session: Any, user: StaffUser, handoff: Handoff, people: dict[int, str], lang: str) -> dict[str, Any]:
+        identity = session.get(ChannelIdentity, handoff.channel_identity_id)
+        customer = session.get(Customer, handoff.customer_id) if handoff.customer_id is not None else None
+        channel = identity.channel if identity is not None else ""
+        return {
+            "id": handoff.id, "status": handoff.status,
+            "state": {"open": "waiting", "claimed": "claimed"}.get(handoff.status, "released"),
+            "who": customer.name if customer is not None else text("staff_unknown_customer", lang, channel=channel),
+            "channel": channel, "reason": handoff.reason,
+            "since": formats.moment(handoff.created_at, lang, app.settings.tz, now()),
+            "taken_by": people.get(handoff.claimed_by_staff_id) if handoff.claimed_by_staff_id else None,
+            "mine": handoff.claimed_by_staff_id == user.id,
+        }
+
+    def handoffs_view(user: StaffUser, lang: str) -> dict[str, Any]:
+        with app.snapshot() as session:
+            people = {u.id: u.display_name or u.username for u in session.scalars(select(StaffUser))}
+            return {"handoffs": [handoff_values(session, user, h, people, lang) for h in desk.active(session)
+                                 if desk.may_handle(session, user, h)]}
+
+    def handoff_view(user: StaffUser, handoff_id: int, lang: str) -> tuple[int, dict[str, Any]]:
+        at = now()
+        with app.snapshot() as session:
+            handoff = session.get(Handoff, handoff_id)
+            if handoff is None:
+                return 404, {"error": text("staff_not_found", lang)}
+            if not desk.may_handle(session, user, handoff):
+                return 403, {"error": text("staff_refused_branch", lang)}
+            people = {u.id: u.display_name or u.username for u in session.scalars(select(StaffUser))}
+            messages = list(session.scalars(
+                select(ChatMessage).where(ChatMessage.channel_identity_id == handoff.channel_identity_id)
+                .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()).limit(TRANSCRIPT_LIMIT)))
+            return 200, {
+                "h": handoff_values(session, user, handoff, people, lang),
+                "transcript": [{"at": formats.moment(m.created_at, lang, app.settings.tz, at), "direction": m.direction,
+                                "text": m.text} for m in reversed(messages)],
+            }
+
+    async def handoffs_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        user, csrf = found
+        values = await anyio.to_thread.run_sync(handoffs_view, user, _language(request))
+        template = "handoffs_list.html" if request.query_params.get("part") == "list" else "handoffs.html"
+        return _page(request, template, status=status, user=user, csrf_token=csrf, error=error, **values)
+
+    async def handoff_page(request: Request, done: str | None = None, error: str | None = None,
+                           status: int = 200) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        user, csrf = found
+        handoff_id = _int(request.path_params["handoff"])
+        code, values = await anyio.to_thread.run_sync(handoff_view, user, handoff_id or 0, _language(request))
+        if code != 200:
+            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, **values)
+        template = "transcript.html" if request.query_params.get("part") == "transcript" else "handoff.html"
+        return _page(request, template, status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
+
+    async def handoff_action(request: Request) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return Response("not signed in", status_code=403)
+        user, csrf = found
+        lang = _language(request)
+        action, handoff_id = request.path_params["action"], _int(request.path_params["handoff"])
+        if action not in ("take", "write", "release") or handoff_id is None:
+            return Response("not found", status_code=404)
+        form = await request.form()
+        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
+            return await handoff_page(request, error=text("staff_csrf_failed", lang), status=403)
+
+        def act() -> tuple[int, str]:
+            with app.transaction() as session:
+                handoff = session.get(Handoff, handoff_id)
+                if handoff is None:
+                    return 404, text("staff_not_found", lang)
+                if not desk.may_handle(session, user, handoff):
+                    return 403, text("staff_refused_branch", lang)
+                if action == "take":
+                    desk.take(session, handoff, user, now())
+                elif action == "write":
+                    desk.write(session, handoff, user, str(form.get("text") or ""), now())
+                else:
+                    desk.give_back(handoff, user, now())
+                log.info("staff_handoff", staff_user_id=user.id, handoff_id=handoff.id, action=action)
+                return 200, text(f"staff_done_{action}", lang)
+
+        try:
+            code, said = await anyio.to_thread.run_sync(act)
+        except desk.DeskError as exc:
+            return await handoff_page(request, error=str(exc), status=409)
+        if code != 200:
+            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
+        return await handoff_page(request, done=said)
+
     async def elsewhere(request: Request) -> Response:
         if await anyio.to_thread.run_sync(signed_in, request) is None:
             if request.method != "GET":
@@ -441,6 +540,9 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/tickets/{ticket}", ticket_page, methods=["GET"]),
         Route("/staff/outbox", outbox_page, methods=["GET"]),
         Route("/staff/appointments", appointments_page, methods=["GET"]),
+        Route("/staff/handoffs", handoffs_page, methods=["GET"]),
+        Route("/staff/handoffs/{handoff}", handoff_page, methods=["GET"]),
+        Route("/staff/handoffs/{handoff}/{action}", handoff_action, methods=["POST"]),
         Route("/staff/appointments/{appointment}/{action}", appointment_action, methods=["POST"]),
         Route("/staff/outbox/{row}/retry", outbox_retry, methods=["POST"]),
         Route("/staff/tickets/{ticket}/{action:str}", ticket_action, methods=["POST"]),
