@@ -366,3 +366,28 @@ async def test_a_handoff_taken_written_in_live_and_given_back(live_app: App, twi
             assert back.status_code == 200 and "answers this customer again" in back.text
     with live_app.transaction() as session:
         assert session.get(Handoff, handoff_id).status == "released"
+
+
+async def test_leads_are_listed_filtered_and_their_status_changed(demo_app: App, client: httpx.AsyncClient) -> None:
+    from db.models import Lead
+
+    staff(demo_app, "wafa", "manager")
+    with demo_app.transaction() as session:
+        now = demo_app.clock.now()
+        owner = make_customer(session, now, name="Lead Owner")
+        car = make_vehicle(session, now, owner)
+        lead = Lead(kind="trade_in_valuation", customer_id=owner.id, vehicle_id=car.id, details={"asked": "valuation"},
+                    status="new", created_at=now)
+        session.add(lead)
+        session.flush()
+        lead_id = lead.id
+    await log_in(client, "wafa")
+    page = await client.get("/staff/leads")
+    assert f'data-lead="{lead_id}"' in page.text and "Lead Owner" in page.text and "asked: valuation" in page.text
+    assert f'data-lead="{lead_id}"' not in (await client.get("/staff/leads?kind=insurance")).text
+    changed = await client.post(f"/staff/leads/{lead_id}/status", data={"status": "contacted", "csrf_token": csrf_of(page)})
+    assert changed.status_code == 200 and "The lead is now contacted." in changed.text
+    bad = await client.post(f"/staff/leads/{lead_id}/status", data={"status": "sold-twice", "csrf_token": csrf_of(page)})
+    assert bad.status_code == 400
+    with demo_app.transaction() as session:
+        assert session.get(Lead, lead_id).status == "contacted"

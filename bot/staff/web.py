@@ -29,6 +29,7 @@ from bot.staff import auth
 from actions.appointments import service as appointments
 from actions.complaints import casework
 from actions.handoff import desk
+from actions.handoff.service import customer_branch
 from actions.complaints.service import next_deadline
 from actions.kit.vehicles import label as vehicle_label
 from bot.staff.queue import Filters, QueueItem, case_branch, may_see, queue
@@ -42,7 +43,9 @@ from db.models import (
     ChatMessage,
     Complaint,
     Customer,
+    LEAD_KINDS,
     Handoff,
+    Lead,
     OutboxMessage,
     ServiceType,
     StaffUser,
@@ -60,7 +63,9 @@ LANG_COOKIE = "staff_lang"
 LANGUAGES = ("en", "ar")
 ACTIONS = ("status", "assign", "note", "answer")  # POST /staff/tickets/<ticket>/<action>
 TRANSCRIPT_LIMIT = 200
-DEAD_LETTERS_SHOWN = 100  # the latest messages of the customer's conversation on a ticket's page
+DEAD_LETTERS_SHOWN = 100
+LEADS_SHOWN = 300
+LEAD_STATUSES = ("new", "contacted", "won", "lost", "closed")  # the latest messages of the customer's conversation on a ticket's page
 
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                          autoescape=select_autoescape(["html"]))
@@ -525,6 +530,74 @@ def routes(services: Services) -> list[Route]:
             return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
         return await handoff_page(request, done=said)
 
+    def lead_visible(session: Any, user: StaffUser, lead: Lead) -> bool:
+        """An advisor sees the leads of their branch's customers (and of senders we do not know)."""
+        if user.role != "advisor" or lead.customer_id is None:
+            return True
+        branch = customer_branch(session, session.get(Customer, lead.customer_id))
+        return branch is None or branch.id == user.branch_id
+
+    def leads_view(user: StaffUser, lang: str, kind: str | None, status: str | None) -> dict[str, Any]:
+        at = now()
+        with app.snapshot() as session:
+            query = (select(Lead, Customer.name, Vehicle).outerjoin(Customer, Lead.customer_id == Customer.id)
+                     .outerjoin(Vehicle, Lead.vehicle_id == Vehicle.id).order_by(Lead.created_at.desc(), Lead.id.desc())
+                     .limit(LEADS_SHOWN))
+            if kind:
+                query = query.where(Lead.kind == kind)
+            if status:
+                query = query.where(Lead.status == status)
+            leads = [{
+                "id": lead.id, "kind": lead.kind, "status": lead.status, "vehicle": vehicle_label(vehicle) if vehicle else None,
+                "customer": name or "", "created": formats.moment(lead.created_at, lang, app.settings.tz, at),
+                "details": sorted((str(k), str(v)) for k, v in (lead.details or {}).items()),
+            } for lead, name, vehicle in session.execute(query) if lead_visible(session, user, lead)]
+        return {"leads": leads, "kinds": LEAD_KINDS, "statuses": LEAD_STATUSES,
+                "filters": {"kind": kind, "status": status}}
+
+    async def leads_page(request: Request, done: str | None = None, error: str | None = None,
+                         status: int = 200) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        user, csrf = found
+        values = await anyio.to_thread.run_sync(leads_view, user, _language(request),
+                                                request.query_params.get("kind") or None,
+                                                request.query_params.get("status") or None)
+        return _page(request, "leads.html", status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
+
+    async def lead_status(request: Request) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return Response("not signed in", status_code=403)
+        user, csrf = found
+        lang = _language(request)
+        form = await request.form()
+        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
+            return await leads_page(request, error=text("staff_csrf_failed", lang), status=403)
+        lead_id, status = _int(request.path_params["lead"]), str(form.get("status") or "")
+
+        def act() -> tuple[int, str]:
+            with app.transaction() as session:
+                lead = session.get(Lead, lead_id) if lead_id is not None else None
+                if lead is None:
+                    return 404, text("staff_not_found", lang)
+                if not lead_visible(session, user, lead):
+                    return 403, text("staff_refused_branch", lang)
+                if status not in LEAD_STATUSES:
+                    return 400, f"{status!r} is not a lead status"
+                lead.status = status
+                lead.assigned_staff_id = lead.assigned_staff_id or user.id
+                log.info("staff_lead_status", staff_user_id=user.id, lead_id=lead.id, status=status)
+                return 200, text("staff_done_lead", lang, status=status)
+
+        code, said = await anyio.to_thread.run_sync(act)
+        if code == 200:
+            return await leads_page(request, done=said)
+        if code == 400:
+            return await leads_page(request, error=said, status=400)
+        return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
+
     async def elsewhere(request: Request) -> Response:
         if await anyio.to_thread.run_sync(signed_in, request) is None:
             if request.method != "GET":
@@ -540,6 +613,8 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/tickets/{ticket}", ticket_page, methods=["GET"]),
         Route("/staff/outbox", outbox_page, methods=["GET"]),
         Route("/staff/appointments", appointments_page, methods=["GET"]),
+        Route("/staff/leads", leads_page, methods=["GET"]),
+        Route("/staff/leads/{lead}/status", lead_status, methods=["POST"]),
         Route("/staff/handoffs", handoffs_page, methods=["GET"]),
         Route("/staff/handoffs/{handoff}", handoff_page, methods=["GET"]),
         Route("/staff/handoffs/{handoff}/{action}", handoff_action, methods=["POST"]),
