@@ -391,3 +391,46 @@ async def test_leads_are_listed_filtered_and_their_status_changed(demo_app: App,
     assert bad.status_code == 400
     with demo_app.transaction() as session:
         assert session.get(Lead, lead_id).status == "contacted"
+
+
+async def test_reports_for_managers_as_charts_and_csv(demo_app: App, client: httpx.AsyncClient) -> None:
+    from db.models import Feedback
+
+    staff(demo_app, "amir", "manager")
+    staff(demo_app, "ola", "advisor", "dubai")
+    answered = complaint_at(demo_app, "dubai", "Report Owner")
+    complaint_at(demo_app, "dubai", "Report Owner Two", "The brakes failed on the highway")
+    with demo_app.transaction() as session:
+        from actions.complaints.casework import find_case
+
+        case = find_case(session, answered)
+        case.responded_at = case.created_at + timedelta(hours=3)
+        session.add(Feedback(customer_id=case.customer_id, rating=4, created_at=demo_app.clock.now()))
+        session.add(Feedback(customer_id=case.customer_id, rating=2, created_at=demo_app.clock.now()))
+        from db.models import OutboxMessage, Vehicle
+        from tests.factories import make_appointment
+
+        now = demo_app.clock.now()
+        for n, booked in enumerate((True, False)):
+            car = make_vehicle(session, now, make_customer(session, now))
+            session.add(OutboxMessage(idempotency_key=f"test:reminded:{n}", kind="service_due", customer_id=car.customer_id,
+                                      channel="telegram", recipient="1", template="service_due",
+                                      payload={"vehicle_id": car.id}, status="sent", attempts=1,
+                                      next_attempt_at=now, created_at=now, sent_at=now - timedelta(days=1)))
+            if booked:
+                make_appointment(session, now, session.get(Vehicle, car.id), starts_at=now + timedelta(days=3))
+    await log_in(client, "ola")
+    assert (await client.get("/staff/reports")).status_code == 403
+    assert (await client.get("/staff/reports.csv")).status_code == 403
+    client.cookies.clear()
+    await log_in(client, "amir")
+    page = await client.get("/staff/reports")
+    assert page.status_code == 200 and page.text.count("<svg") >= 3
+    assert "Median 3 hours to the first answer" in page.text and "1 of 1 answered in time" in page.text
+    sheet = (await client.get("/staff/reports.csv")).text.splitlines()
+    month = demo_app.clock.now().astimezone(demo_app.settings.tz).strftime("%Y-%m")
+    assert sheet[0] == "report,month,key,value"
+    assert f"csat,{month},average,3.00" in sheet and f"csat,{month},ratings,2" in sheet
+    assert "first_answer,,median_hours,3.00" in sheet and f"complaints,{month},service,2" in sheet
+    assert "reminder_conversion,,reminders_sent,2" in sheet and "reminder_conversion,,followed_by_a_booking,1" in sheet
+    assert "1 of 2 reminders were followed by a booking" in page.text

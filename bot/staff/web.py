@@ -10,13 +10,17 @@ pages are right-to-left.
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 from babel.dates import format_timedelta
+from babel.numbers import format_percent
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import false, func, select
 from starlette.requests import Request
@@ -25,7 +29,7 @@ from starlette.routing import Route
 
 from actions.kit import formats
 from actions.kit.catalog import text
-from bot.staff import auth
+from bot.staff import auth, reports
 from actions.appointments import service as appointments
 from actions.complaints import casework
 from actions.handoff import desk
@@ -598,6 +602,50 @@ def routes(services: Services) -> list[Route]:
             return await leads_page(request, error=said, status=400)
         return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
 
+    def reports_of() -> reports.Reports:
+        with app.snapshot() as session:
+            return reports.build(session, now(), app.settings.tz)
+
+    async def reports_page(request: Request) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        user, csrf = found
+        lang = _language(request)
+        if user.role == "advisor":
+            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
+                         error=text("staff_managers_only", lang))
+        r = await anyio.to_thread.run_sync(reports_of)
+        totals = Counter[str]()
+        for counts in r.complaints.values():
+            totals.update(counts)
+        month_totals = [(m, float(sum(r.complaints.get(m, Counter()).values()))) for m in r.months]
+        number = lambda value: formats.number(round(value, 1), lang) if value is not None else ""  # noqa: E731
+        share = format_percent(r.reminders_booked / r.reminders_sent, locale=formats.locale(lang)) if r.reminders_sent else ""
+        return _page(
+            request, "reports.html", user=user, csrf_token=csrf, r=r,
+            by_category=reports.bars(sorted(totals.items(), key=lambda kv: -kv[1])) if totals else "",
+            by_month=reports.bars(month_totals) if any(v for _, v in month_totals) else "",
+            answer_chart=reports.bars([("median", r.first_answer_hours or 0), ("allowed", r.allowed_hours or 0)], unit=" h"),
+            took=number(r.first_answer_hours), allowed=number(r.allowed_hours), share=share,
+            csat=reports.bars([(m, round(avg, 2)) for m, (avg, _n) in r.csat.items()]) if r.csat else "",
+        )
+
+    async def reports_csv(request: Request) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        if found[0].role == "advisor":
+            return Response(text("staff_managers_only", _language(request)), status_code=403)
+        r = await anyio.to_thread.run_sync(reports_of)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["report", "month", "key", "value"])
+        writer.writerows(r.rows())
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="dealerbot-reports.csv"',
+                                 "Cache-Control": "no-store"})
+
     async def elsewhere(request: Request) -> Response:
         if await anyio.to_thread.run_sync(signed_in, request) is None:
             if request.method != "GET":
@@ -613,6 +661,8 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/tickets/{ticket}", ticket_page, methods=["GET"]),
         Route("/staff/outbox", outbox_page, methods=["GET"]),
         Route("/staff/appointments", appointments_page, methods=["GET"]),
+        Route("/staff/reports", reports_page, methods=["GET"]),
+        Route("/staff/reports.csv", reports_csv, methods=["GET"]),
         Route("/staff/leads", leads_page, methods=["GET"]),
         Route("/staff/leads/{lead}/status", lead_status, methods=["POST"]),
         Route("/staff/handoffs", handoffs_page, methods=["GET"]),
