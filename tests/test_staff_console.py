@@ -434,3 +434,33 @@ async def test_reports_for_managers_as_charts_and_csv(demo_app: App, client: htt
     assert "first_answer,,median_hours,3.00" in sheet and f"complaints,{month},service,2" in sheet
     assert "reminder_conversion,,reminders_sent,2" in sheet and "reminder_conversion,,followed_by_a_booking,1" in sheet
     assert "1 of 2 reminders were followed by a booking" in page.text
+
+
+async def test_an_admin_adds_and_deactivates_staff_users_and_no_one_else_may(demo_app: App, client: httpx.AsyncClient) -> None:
+    staff(demo_app, "root.admin", "admin")
+    staff(demo_app, "mgr", "manager")
+    await log_in(client, "mgr")
+    assert (await client.get("/staff/users")).status_code == 403
+    client.cookies.clear()
+    await log_in(client, "root.admin")
+    page = await client.get("/staff/users")
+    assert page.status_code == 200 and 'data-user="mgr"' in page.text
+    csrf = csrf_of(page)
+    added = await client.post("/staff/users/add", data={"username": "New.Advisor", "role": "advisor", "branch": "dubai",
+                                                          "password": PASSWORD, "name": "New Advisor", "csrf_token": csrf})
+    assert added.status_code == 200 and "User new.advisor added." in added.text
+    refused = await client.post("/staff/users/add", data={"username": "x", "role": "advisor", "password": PASSWORD,
+                                                            "csrf_token": csrf})
+    assert refused.status_code == 400 and "works at a branch" in refused.text
+    with demo_app.transaction() as session:
+        mgr_id = session.scalar(select(StaffUser.id).where(StaffUser.username == "mgr"))
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")  # mgr signed in elsewhere
+    async with other:
+        await log_in(other, "mgr")
+        assert (await other.get("/staff/")).status_code == 200
+        off = await client.post(f"/staff/users/{mgr_id}/deactivate", data={"csrf_token": csrf})
+        assert off.status_code == 200 and "deactivated" in off.text
+        assert (await other.get("/staff/")).headers["location"] == "/staff/login"  # their session ended
+        assert (await log_in(other, "mgr")).status_code == 401
+    client.cookies.clear()
+    assert (await log_in(client, "new.advisor")).status_code == 303

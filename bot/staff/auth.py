@@ -80,6 +80,13 @@ def add_staff(session: Session, username: str, role: str, password: str, now: da
     return user
 
 
+def set_active(session: Session, user: StaffUser, active: bool) -> None:
+    """Activate or deactivate an account; deactivating ends its sessions at once."""
+    user.active = active
+    if not active:
+        session.execute(delete(StaffSession).where(StaffSession.staff_user_id == user.id))
+
+
 def log_in(session: Session, username: str, password: str, now: datetime) -> LoginResult:
     """Check the password; on success a new session's token. Counts failures and locks the account."""
     user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().casefold()))

@@ -646,6 +646,66 @@ def routes(services: Services) -> list[Route]:
                         headers={"Content-Disposition": 'attachment; filename="dealerbot-reports.csv"',
                                  "Cache-Control": "no-store"})
 
+    def users_view(lang: str) -> dict[str, Any]:
+        at = now()
+        with app.snapshot() as session:
+            branches = {b.id: (b.code, b.name_ar if lang == "ar" else b.name_en)
+                        for b in session.scalars(select(Branch).order_by(Branch.id))}
+            users = [{"id": u.id, "username": u.username, "name": u.display_name, "role": u.role, "active": u.active,
+                      "branch": branches[u.branch_id][1] if u.branch_id in branches else None,
+                      "last_login": formats.moment(u.last_login_at, lang, app.settings.tz, at) if u.last_login_at else None}
+                     for u in session.scalars(select(StaffUser).order_by(StaffUser.username))]
+        return {"users": users, "branches": list(branches.values())}
+
+    async def users_page(request: Request, done: str | None = None, error: str | None = None,
+                         status: int = 200) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return RedirectResponse("/staff/login", status_code=303)
+        user, csrf = found
+        lang = _language(request)
+        if user.role != "admin":
+            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
+                         error=text("staff_admins_only", lang))
+        values = await anyio.to_thread.run_sync(users_view, lang)
+        return _page(request, "users.html", status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
+
+    async def users_action(request: Request) -> Response:
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return Response("not signed in", status_code=403)
+        user, csrf = found
+        lang = _language(request)
+        if user.role != "admin":
+            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
+                         error=text("staff_admins_only", lang))
+        form = await request.form()
+        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
+            return await users_page(request, error=text("staff_csrf_failed", lang), status=403)
+        target, action = request.path_params.get("target"), request.path_params["action"]
+
+        def act() -> str:
+            with app.transaction() as session:
+                if action == "add":
+                    made = auth.add_staff(session, str(form.get("username") or ""), str(form.get("role") or ""),
+                                          str(form.get("password") or ""), now(), str(form.get("branch") or "") or None,
+                                          str(form.get("name") or "") or None)
+                    log.info("staff_user_added", by=user.id, staff_user_id=made.id, role=made.role)
+                    return text("staff_done_user_added", lang, username=made.username)
+                other = session.get(StaffUser, _int(target)) if target else None
+                if other is None or action not in ("activate", "deactivate") or other.id == user.id:
+                    raise auth.StaffError(text("staff_not_found", lang))
+                auth.set_active(session, other, action == "activate")
+                log.info("staff_user_active", by=user.id, staff_user_id=other.id, active=other.active)
+                return text("staff_done_user_active" if other.active else "staff_done_user_inactive", lang,
+                            username=other.username)
+
+        try:
+            said = await anyio.to_thread.run_sync(act)
+        except auth.StaffError as exc:
+            return await users_page(request, error=str(exc), status=400)
+        return await users_page(request, done=said)
+
     async def elsewhere(request: Request) -> Response:
         if await anyio.to_thread.run_sync(signed_in, request) is None:
             if request.method != "GET":
@@ -661,6 +721,9 @@ def routes(services: Services) -> list[Route]:
         Route("/staff/tickets/{ticket}", ticket_page, methods=["GET"]),
         Route("/staff/outbox", outbox_page, methods=["GET"]),
         Route("/staff/appointments", appointments_page, methods=["GET"]),
+        Route("/staff/users", users_page, methods=["GET"]),
+        Route("/staff/users/{action:str}", users_action, methods=["POST"]),
+        Route("/staff/users/{target:int}/{action:str}", users_action, methods=["POST"]),
         Route("/staff/reports", reports_page, methods=["GET"]),
         Route("/staff/reports.csv", reports_csv, methods=["GET"]),
         Route("/staff/leads", leads_page, methods=["GET"]),
