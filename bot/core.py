@@ -285,6 +285,10 @@ class Assistant:
         elif not state.flow and state.updated_at is not None and state.updated_at + idle <= now:
             offered = []  # a menu from long ago: a number now does not pick from it
         choice = choices.choose(offered, said, message.payload)
+        if choice.option is None and message.payload is not None and message.payload.startswith("intent:"):
+            # A button of an earlier message (Telegram keeps them under each message, e.g. two items of work
+            # to approve): it names its intent and hints itself, and the handler checks them as for any pick.
+            choice = choices.Choice(Option(message.payload, message.payload), "payload")
         if state.flow and state.data.get("free_text") and not choice.certain:
             choice = choices.NOTHING  # a description or an address is not a guess at an option
         turn = Turn(

@@ -609,6 +609,26 @@ class Complaint(Timestamped, Base):
         return f"C-{self.id}"
 
 
+class WorkItem(Base):
+    """Work found during a visit that the customer must approve before it is done (the staff console adds
+    it with its price; the customer approves or declines it in chat)."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        one_of("status", ("pending", "approved", "declined")),
+        CheckConstraint("price_aed >= 0", name="price_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str] = mapped_column(String(300))
+    price_aed: Mapped[Decimal] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column()
+
+
 class CaseNote(Base):
     """An update on a complaint or a warranty claim; those visible to the customer are its 'last update'."""
 

@@ -41,6 +41,7 @@ from db.models import (
     Warranty,
     WarrantyClaim,
     WarrantyTier,
+    WorkItem,
 )
 
 
@@ -271,6 +272,22 @@ def staff_reply(ctx: Context) -> Message | None:
     return Message(Reply(body, options), {"1": _first_name(ctx.customer), "2": ticket, "3": note.body[:900]})
 
 
+def work_approval(ctx: Context) -> Message | None:
+    """Work found during a visit, for the customer to approve or decline (actions.appointments.work)."""
+    item = ctx.session.get(WorkItem, ctx.row.payload.get("item_id"))
+    appointment = ctx.session.get(Appointment, item.appointment_id) if item is not None else None
+    if item is None or item.status != "pending" or appointment is None or appointment.customer_id != ctx.customer.id:
+        return None
+    vehicle = ctx.session.get(Vehicle, appointment.vehicle_id)
+    lang = ctx.language
+    car, price = vehicle_label(vehicle) if vehicle is not None else "", formats.money(item.price_aed, lang)
+    body = f"{text('pro_greeting', lang, name=_first_name(ctx.customer))} " + text(
+        "pro_work_found", lang, vehicle=car, work=item.description, price=price)
+    options = [_option("work_approval", "pro_work_approve", lang, item=item.id, answer="yes"),
+               _option("work_approval", "pro_work_decline", lang, item=item.id, answer="no")]
+    return Message(Reply(body, options), {"1": _first_name(ctx.customer), "2": car, "3": item.description, "4": price})
+
+
 def consent_of(kind: str) -> str | None:
     """The consent (actions.consent.rules.MESSAGE_KINDS) a message kind needs; None: none needed."""
     return next((consent for consent, kinds in MESSAGE_KINDS.items() if kind in kinds), None)
@@ -292,5 +309,7 @@ KINDS: dict[str, Kind] = {
         Kind("case_progress", None, case_progress),
         # An advisor's answer, sent deliberately from the console: not held for the quiet hours.
         Kind("staff_reply", None, staff_reply, keeps_quiet_hours=False),
+        # The car is on the lift and the advisor waits for the answer: not held either.
+        Kind("work_approval", None, work_approval, keeps_quiet_hours=False),
     )
 }

@@ -464,3 +464,60 @@ async def test_an_admin_adds_and_deactivates_staff_users_and_no_one_else_may(dem
         assert (await log_in(other, "mgr")).status_code == 401
     client.cookies.clear()
     assert (await log_in(client, "new.advisor")).status_code == 303
+
+
+async def test_work_found_is_approved_in_chat_and_shows_in_the_console(live_app: App, twilio_server: TwilioStandIn) -> None:
+    """The approve-work round trip: the advisor adds an item with its price, the customer gets it on Telegram
+    with two buttons, answers "1" (approve) in chat, and the console's live table shows it approved; a
+    second item declined by its button's text; an answer on an item decided already is refused."""
+    from actions.kit.types import InboundMessage
+    from bot.core import Assistant
+    from bot.metrics import Metrics
+    from bot.serial import KeyedLocks
+    from db.models import Vehicle, WorkItem
+    from tests.factories import make_appointment
+
+    staff(live_app, "samir", "advisor", "dubai")
+    with live_app.transaction() as session:
+        now = live_app.clock.now()
+        owner = make_customer(session, now, name="Lift Customer")
+        car = make_vehicle(session, now, owner)
+        visit = make_appointment(session, now, session.get(Vehicle, car.id), starts_at=now + timedelta(minutes=30))
+        owner_id, visit_id = owner.id, visit.id
+    link(live_app, owner_id, "telegram", "5550505", timedelta(minutes=10))
+    day = (live_app.clock.now() + timedelta(minutes=30)).astimezone(live_app.settings.tz).date().isoformat()
+    web = create_app(compose(live_app, nlu=FakeNlu(), channels=[]))
+    async with web.router.lifespan_context(web):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(web), base_url="http://testserver") as c:
+            await log_in(c, "samir")
+            page = await c.get(f"/staff/appointments?day={day}")
+            bad = await c.post(f"/staff/appointments/{visit_id}/work?day={day}",
+                               data={"description": "Front brake pads worn", "price": "cheap", "csrf_token": csrf_of(page)})
+            assert bad.status_code == 400 and "not a price" in bad.text
+            for description, price in (("Front brake pads worn: replace", "480"), ("Wiper blades", "60.50")):
+                added = await c.post(f"/staff/appointments/{visit_id}/work?day={day}",
+                                     data={"description": description, "price": price, "csrf_token": csrf_of(page)})
+                assert added.status_code == 200 and "sent to the customer for approval" in added.text
+            async with outbound(live_app, twilio_server) as out:
+                await out.dispatch()
+                sent = out.telegram.sent(5550505)
+            assert len(sent) == 2 and "Front brake pads worn: replace, AED 480" in sent[0]["text"]
+            buttons = [b["callback_data"] for row in sent[1]["reply_markup"]["inline_keyboard"] for b in row]
+            assert buttons[1].startswith("intent:work_approval?") and "answer=no" in buttons[1]
+            assistant = Assistant(transaction=live_app.transaction, settings=live_app.settings, clock=live_app.clock,
+                                  nlu=FakeNlu(), locks=KeyedLocks(), metrics=Metrics())
+            # The last message's options are pickable: "2" declines the wiper blades.
+            replies = await assistant.handle(InboundMessage("telegram", "5550505", "2", received_at=live_app.clock.now()))
+            assert "we will not do it (Wiper blades)" in " ".join(r.text for r in replies)
+            with live_app.transaction() as session:
+                brakes = session.scalar(select(WorkItem).where(WorkItem.description.startswith("Front brake")))
+                brakes_id = brakes.id
+            yes = InboundMessage("telegram", "5550505", "", received_at=live_app.clock.now(),
+                                 payload=f"intent:work_approval?item={brakes_id}&answer=yes")
+            replies = await assistant.handle(yes)
+            assert "we will do it (Front brake pads worn: replace, AED 480)" in " ".join(r.text for r in replies)
+            again = await assistant.handle(yes)
+            assert "answered already" in " ".join(r.text for r in again)
+            live = (await c.get(f"/staff/appointments?day={day}&part=table")).text
+            assert re.search(rf'data-item="{brakes_id}" class="work-approved"', live)
+            assert 'class="work-declined"' in live

@@ -3,7 +3,7 @@ reschedule, cancel (chat_manage) — as one set of handlers for the registry."""
 
 from __future__ import annotations
 
-from actions.appointments import chat_book, chat_manage
+from actions.appointments import chat_book, chat_manage, chat_work
 from actions.kit.flows import Handlers
 
 
@@ -22,4 +22,4 @@ def merged(*parts: Handlers) -> Handlers:
     return whole
 
 
-handlers = merged(chat_book.handlers, chat_manage.handlers)
+handlers = merged(chat_book.handlers, chat_manage.handlers, chat_work.handlers)

@@ -31,6 +31,7 @@ from actions.kit import formats
 from actions.kit.catalog import text
 from bot.staff import auth, reports
 from actions.appointments import service as appointments
+from actions.appointments import work
 from actions.complaints import casework
 from actions.handoff import desk
 from actions.handoff.service import customer_branch
@@ -386,6 +387,13 @@ def routes(services: Services) -> list[Route]:
                 "options": [o for o, on in (("courtesy_car", a.courtesy_car), ("pickup", a.pickup_dropoff),
                                             ("mobile", a.mobile_service), ("express", a.express_lane)) if on],
             } for a, name, vehicle, service, bay in rows]
+            found: dict[int, list[dict[str, Any]]] = {}
+            for item in work.items(session, [v["id"] for v in visits]):
+                found.setdefault(item.appointment_id, []).append(
+                    {"id": item.id, "description": item.description, "status": item.status,
+                     "price": f"{formats.money(item.price_aed, lang)} {text('staff_currency', lang)}"})
+            for visit in visits:
+                visit["work"] = found.get(visit["id"], [])
         return {"branches": branches, "branch_id": branch_id, "visits": visits, "day": day.isoformat(),
                 "day_label": formats.day(day, lang)}
 
@@ -399,8 +407,8 @@ def routes(services: Services) -> list[Route]:
         day = _day(request.query_params.get("day")) or now().astimezone(app.settings.tz).date()
         values = await anyio.to_thread.run_sync(appointments_view, user, lang,
                                                 _int(request.query_params.get("branch")), day)
-        return _page(request, "appointments.html", status=status, user=user, csrf_token=csrf, done=done, error=error,
-                     **values)
+        template = "appointments_table.html" if request.query_params.get("part") == "table" else "appointments.html"
+        return _page(request, template, status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
 
     async def appointment_action(request: Request) -> Response:
         found = await anyio.to_thread.run_sync(signed_in, request)
@@ -409,7 +417,7 @@ def routes(services: Services) -> list[Route]:
         user, csrf = found
         lang = _language(request)
         action, appointment_id = request.path_params["action"], _int(request.path_params["appointment"])
-        if action not in ("arrived", "completed") or appointment_id is None:
+        if action not in ("arrived", "completed", "work") or appointment_id is None:
             return Response("not found", status_code=404)
         form = await request.form()
         if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
@@ -422,7 +430,10 @@ def routes(services: Services) -> list[Route]:
                     return 404, text("staff_not_found", lang)
                 if user.role == "advisor" and appointment.branch_id != user.branch_id:
                     return 403, text("staff_refused_branch", lang)
-                if action == "arrived":
+                if action == "work":
+                    price = work.price_of(str(form.get("price") or ""))
+                    work.add_item(session, appointment, str(form.get("description") or ""), price, user.id, now())
+                elif action == "arrived":
                     appointments.mark_arrived(appointment, now())
                 else:
                     appointments.mark_completed(appointment, now())
@@ -431,7 +442,7 @@ def routes(services: Services) -> list[Route]:
 
         try:
             code, said = await anyio.to_thread.run_sync(act)
-        except appointments.VisitError as exc:
+        except (appointments.VisitError, work.WorkError) as exc:
             return await appointments_page(request, error=str(exc), status=400)
         if code != 200:
             return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)

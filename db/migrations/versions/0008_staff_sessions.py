@@ -1,5 +1,6 @@
 """staff console: log-in with server-side sessions (the token's hash, a CSRF token, expiry) and the
-lock-out after failed log-ins; an appointment's arrival and completion times
+lock-out after failed log-ins; an appointment's arrival and completion times; work found during a visit
+for the customer to approve
 
 Revision ID: 0008
 Revises: 0007
@@ -38,12 +39,32 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('locked_until', db.types.UTCDateTime(timezone=True), nullable=True))
+    op.create_table('work_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('appointment_id', sa.Integer(), nullable=False),
+    sa.Column('description', sa.String(length=300), nullable=False),
+    sa.Column('price_aed', sa.Numeric(precision=10, scale=2), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_by_staff_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'approved', 'declined')", name=op.f('ck_work_items_status_valid')),
+    sa.CheckConstraint('price_aed >= 0', name=op.f('ck_work_items_price_non_negative')),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_work_items_appointment_id_appointments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_staff_id'], ['staff_users.id'], name=op.f('fk_work_items_created_by_staff_id_staff_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_items'))
+    )
+    with op.batch_alter_table('work_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_work_items_appointment_id'), ['appointment_id'], unique=False)
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('arrived_at', db.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('completed_at', db.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('work_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_work_items_appointment_id'))
+    op.drop_table('work_items')
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.drop_column('completed_at')
         batch_op.drop_column('arrived_at')
