@@ -19,6 +19,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from actions.complaints.service import open_complaint
 from bot.staff import auth
@@ -77,7 +78,7 @@ def log_in(browser: webdriver.Chrome, base: str, username: str) -> None:
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
-    browser.find_element(By.ID, "queue")  # waits for the queue page
+    browser.find_element(By.CSS_SELECTOR, "form.filters")  # waits for the queue page
 
 
 def test_log_in_answer_a_complaint_and_read_the_queue_in_arabic_right_to_left(
@@ -134,3 +135,77 @@ def test_the_browser_is_sent_to_log_in_and_a_forged_form_is_refused(live_app: Ap
     browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
     assert "expired" in browser.find_element(By.CSS_SELECTOR, "p.error").text
     assert browser.get_cookie("staff_session") is None
+
+
+def test_take_a_handoff_and_reply_approve_work_and_another_branchs_ticket_refused(
+        live_app: App, server: str, browser: webdriver.Chrome, twilio_server: TwilioStandIn) -> None:
+    from actions.handoff.service import open_handoff
+    from actions.kit.types import InboundMessage
+    from bot.core import Assistant
+    from bot.metrics import Metrics
+    from bot.serial import KeyedLocks
+    from db.models import Branch, ChatMessage, Vehicle, WorkItem
+    from sqlalchemy import select
+    from tests.factories import make_appointment, make_vehicle
+
+    with live_app.transaction() as session:
+        now = live_app.clock.now()
+        auth.add_staff(session, "kareem", "advisor", PASSWORD, now, "dubai")
+        owner = make_customer(session, now, name="Browser Handoff")
+        car = make_vehicle(session, now, owner)
+        visit = make_appointment(session, now, session.get(Vehicle, car.id), starts_at=now + timedelta(minutes=20))
+        far = make_customer(session, now, name="Sharjah Browser")
+        far_car = make_vehicle(session, now, far)
+        far_car.sold_by_branch_id = session.scalar(select(Branch.id).where(Branch.code == "sharjah"))
+        session.flush()
+        far_ticket = open_complaint(session, now, tz=live_app.settings.tz, response_hours=24, customer_id=far.id,
+                                    vehicle_id=far_car.id, category="service", description="Sharjah only").ticket_id
+        owner_id, visit_ref = owner.id, visit.reference
+    identity = link(live_app, owner_id, "telegram", "5550606", timedelta(minutes=2))
+    with live_app.transaction() as session:
+        session.add(ChatMessage(channel_identity_id=identity, direction="in", text="Can a person call me?", media=[],
+                                created_at=live_app.clock.now()))
+        handoff_id = open_handoff(session, live_app.clock.now(), identity, owner_id, "a person").id
+    log_in(browser, server, "kareem")
+
+    # another branch's ticket: refused
+    browser.get(f"{server}/staff/tickets/{far_ticket}")
+    assert "another branch" in browser.find_element(By.CSS_SELECTOR, "p.error").text
+    assert "Sharjah only" not in browser.page_source
+
+    # a hand-off: take it, write, the customer's Telegram gets it
+    browser.get(f"{server}/staff/handoffs")
+    browser.find_element(By.CSS_SELECTOR, f'tr[data-handoff="{handoff_id}"] form button').click()
+    assert "yours" in browser.find_element(By.CSS_SELECTOR, "p.done").text
+    assert "Can a person call me?" in browser.find_element(By.ID, "transcript").text
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/write'] textarea").send_keys("Kareem here: calling you now.")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/write'] button").click()
+    assert "Sent" in browser.find_element(By.CSS_SELECTOR, "p.done").text
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/release'] button").click()  # back to the assistant
+    assert "again" in browser.find_element(By.CSS_SELECTOR, "p.done").text
+
+    # work found during the visit, approved in chat, shown in the console's table
+    day = (live_app.clock.now() + timedelta(minutes=20)).astimezone(live_app.settings.tz).date().isoformat()
+    browser.get(f"{server}/staff/appointments?day={day}")
+    row = browser.find_element(By.CSS_SELECTOR, f'tr[data-reference="{visit_ref}"]')
+    row.find_element(By.NAME, "description").send_keys("Battery weak: replace")
+    row.find_element(By.NAME, "price").send_keys("390")
+    row.find_element(By.CSS_SELECTOR, "form[action$='/work'] button").click()
+    assert "approval" in browser.find_element(By.CSS_SELECTOR, "p.done").text
+
+    async def deliver_and_answer() -> list[str]:
+        async with outbound(live_app, twilio_server) as out:
+            await out.dispatch()
+            texts = out.telegram.texts(5550606)
+        assistant = Assistant(transaction=live_app.transaction, settings=live_app.settings, clock=live_app.clock,
+                              nlu=FakeNlu(), locks=KeyedLocks(), metrics=Metrics())
+        with live_app.transaction() as session:
+            item_id = session.scalar(select(WorkItem.id).where(WorkItem.description == "Battery weak: replace"))
+        await assistant.handle(InboundMessage("telegram", "5550606", "", received_at=live_app.clock.now(),
+                                              payload=f"intent:work_approval?item={item_id}&answer=yes"))
+        return texts
+
+    texts = asyncio.run(deliver_and_answer())
+    assert "Kareem here: calling you now." in texts and any("Battery weak: replace" in t for t in texts)
+    # the page left open shows the answer by itself (its table refreshes every few seconds)
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, "li.work-approved"))
