@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -19,6 +21,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from actions.complaints.service import open_complaint
@@ -73,34 +76,58 @@ def server(live_app: App) -> Iterator[str]:
         thread.join(10)
 
 
+def submit(browser: webdriver.Chrome, button: Any) -> None:
+    """Click a form's button and wait for the page it loads (not the old page's elements)."""
+    old = browser.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(old))
+
+
 def log_in(browser: webdriver.Chrome, base: str, username: str) -> None:
     browser.get(f"{base}/staff/login")
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]"))
     browser.find_element(By.CSS_SELECTOR, "form.filters")  # waits for the queue page
 
 
-def test_log_in_answer_a_complaint_and_read_the_queue_in_arabic_right_to_left(
+def test_log_in_see_a_complaint_made_in_chat_answer_it_and_read_the_queue_in_arabic_right_to_left(
         live_app: App, server: str, browser: webdriver.Chrome, twilio_server: TwilioStandIn, backend: str) -> None:
     with live_app.transaction() as session:
         auth.add_staff(session, "layla", "manager", PASSWORD, live_app.clock.now())
         owner = make_customer(session, live_app.clock.now(), name="Browser Customer")
         owner_id = owner.id
     link(live_app, owner_id, "telegram", "5550202", timedelta(minutes=3))
-    with live_app.transaction() as session:
-        ticket = open_complaint(session, live_app.clock.now(), tz=live_app.settings.tz, response_hours=24,
-                                customer_id=owner_id, vehicle_id=None, category="service",
-                                description="The car still pulls to the left after the alignment").ticket_id
+
+    async def complain() -> str:
+        """The customer complains in chat (the core and the complaints flow; the NLU faked at its edge)."""
+        from actions.kit.types import InboundMessage
+        from bot.core import Assistant
+        from bot.metrics import Metrics
+        from bot.serial import KeyedLocks
+        from tests.fakes import DEFAULT_RULES
+
+        nlu = FakeNlu(rules=((("complaint",), "complaint"), *DEFAULT_RULES))
+        assistant = Assistant(transaction=live_app.transaction, settings=live_app.settings, clock=live_app.clock,
+                              nlu=nlu, locks=KeyedLocks(), metrics=Metrics())
+        replies = await assistant.handle(InboundMessage(
+            "telegram", "5550202", "I have a complaint, I waited more than three hours at the branch, the car was "
+            "not ready and nobody called me about the delay", received_at=live_app.clock.now()))
+        said = " ".join(r.text for r in replies)
+        found = re.search(r"\bC-\d+", said)
+        assert found, said
+        return found.group(0)
+
+    ticket = asyncio.run(complain())
     log_in(browser, server, "layla")
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-ticket="{ticket}"]')
     assert "Browser Customer" in row.text
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / f"queue-en-{backend}.png"))
-    row.find_element(By.LINK_TEXT, ticket).click()
+    submit(browser, row.find_element(By.LINK_TEXT, ticket))
     browser.find_element(By.CSS_SELECTOR, "form[action$='/answer'] textarea").send_keys(
         "We are sorry: bring it in tomorrow, the alignment is redone free.")
-    browser.find_element(By.CSS_SELECTOR, "form[action$='/answer'] button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/answer'] button"))
     assert "on its way" in browser.find_element(By.CSS_SELECTOR, "p.done").text
 
     async def deliver() -> list[str]:
@@ -132,7 +159,7 @@ def test_the_browser_is_sent_to_log_in_and_a_forged_form_is_refused(live_app: Ap
     browser.execute_script("document.querySelector('input[name=csrf_token]').value = 'forged'")
     browser.find_element(By.ID, "username").send_keys("yusuf")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]"))
     assert "expired" in browser.find_element(By.CSS_SELECTOR, "p.error").text
     assert browser.get_cookie("staff_session") is None
 
@@ -175,13 +202,13 @@ def test_take_a_handoff_and_reply_approve_work_and_another_branchs_ticket_refuse
 
     # a hand-off: take it, write, the customer's Telegram gets it
     browser.get(f"{server}/staff/handoffs")
-    browser.find_element(By.CSS_SELECTOR, f'tr[data-handoff="{handoff_id}"] form button').click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, f'tr[data-handoff="{handoff_id}"] form button'))
     assert "yours" in browser.find_element(By.CSS_SELECTOR, "p.done").text
     assert "Can a person call me?" in browser.find_element(By.ID, "transcript").text
     browser.find_element(By.CSS_SELECTOR, "form[action$='/write'] textarea").send_keys("Kareem here: calling you now.")
-    browser.find_element(By.CSS_SELECTOR, "form[action$='/write'] button").click()
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/write'] button"))
     assert "Sent" in browser.find_element(By.CSS_SELECTOR, "p.done").text
-    browser.find_element(By.CSS_SELECTOR, "form[action$='/release'] button").click()  # back to the assistant
+    submit(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/release'] button"))  # back to the assistant
     assert "again" in browser.find_element(By.CSS_SELECTOR, "p.done").text
 
     # work found during the visit, approved in chat, shown in the console's table
@@ -190,7 +217,7 @@ def test_take_a_handoff_and_reply_approve_work_and_another_branchs_ticket_refuse
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-reference="{visit_ref}"]')
     row.find_element(By.NAME, "description").send_keys("Battery weak: replace")
     row.find_element(By.NAME, "price").send_keys("390")
-    row.find_element(By.CSS_SELECTOR, "form[action$='/work'] button").click()
+    submit(browser, row.find_element(By.CSS_SELECTOR, "form[action$='/work'] button"))
     assert "approval" in browser.find_element(By.CSS_SELECTOR, "p.done").text
 
     async def deliver_and_answer() -> list[str]:
