@@ -67,10 +67,10 @@ LOGIN_CSRF_COOKIE = "staff_login_csrf"
 LANG_COOKIE = "staff_lang"
 LANGUAGES = ("en", "ar")
 ACTIONS = ("status", "assign", "note", "answer")  # POST /staff/tickets/<ticket>/<action>
-TRANSCRIPT_LIMIT = 200
+TRANSCRIPT_LIMIT = 200  # the latest messages of the customer's conversation on a ticket's or hand-off's page
 DEAD_LETTERS_SHOWN = 100
 LEADS_SHOWN = 300
-LEAD_STATUSES = ("new", "contacted", "won", "lost", "closed")  # the latest messages of the customer's conversation on a ticket's page
+LEAD_STATUSES = ("new", "contacted", "won", "lost", "closed")
 
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                          autoescape=select_autoescape(["html"]))
