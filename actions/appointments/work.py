@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Appointment, OutboxMessage, WorkItem
+from actions.kit.alerts import queue_message
+from db.models import Appointment, WorkItem
 
 MAX_PRICE = Decimal("1000000")
 
@@ -44,12 +45,8 @@ def add_item(session: Session, appointment: Appointment, description: str, price
                     created_by_staff_id=staff_user_id, created_at=now)
     session.add(item)
     session.flush()
-    session.add(OutboxMessage(
-        idempotency_key=f"work_approval:item-{item.id}", kind="work_approval", customer_id=appointment.customer_id,
-        channel="whatsapp", recipient=f"customer:{appointment.customer_id}", template="work_approval",
-        payload={"appointment_id": appointment.id, "item_id": item.id}, status="pending", attempts=0,
-        next_attempt_at=now, created_at=now,
-    ))
+    queue_message(session, now, key=f"work_approval:item-{item.id}", kind="work_approval",
+                  customer_id=appointment.customer_id, payload={"appointment_id": appointment.id, "item_id": item.id})
     return item
 
 

@@ -17,7 +17,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import CLAIM_STATUSES, COMPLAINT_STATUSES, CaseNote, Complaint, OutboxMessage, StaffUser, WarrantyClaim
+from actions.kit.alerts import queue_message
+from db.models import CLAIM_STATUSES, COMPLAINT_STATUSES, CaseNote, Complaint, StaffUser, WarrantyClaim
 
 Case = Complaint | WarrantyClaim
 _TICKET = re.compile(r"^(WC|C)-(\d{1,9})$", re.IGNORECASE)
@@ -100,10 +101,6 @@ def answer(session: Session, case: Case, body: str, staff_user_id: int, now: dat
         case.acknowledged_at = now
     if case.responded_at is None:
         case.responded_at = now
-    session.add(OutboxMessage(
-        idempotency_key=f"staff_reply:{case.ticket_id}:note-{note.id}", kind="staff_reply",
-        customer_id=case.customer_id, channel="whatsapp", recipient=f"customer:{case.customer_id}",
-        template="staff_reply", payload={"ticket": case.ticket_id, "note_id": note.id}, status="pending",
-        attempts=0, next_attempt_at=now, created_at=now,
-    ))
+    queue_message(session, now, key=f"staff_reply:{case.ticket_id}:note-{note.id}", kind="staff_reply",
+                  customer_id=case.customer_id, payload={"ticket": case.ticket_id, "note_id": note.id})
     return note

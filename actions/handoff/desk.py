@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from actions.handoff.service import customer_branch, release
+from actions.kit.alerts import queue_message
 from db.models import ChannelIdentity, Customer, Handoff, OutboxMessage, StaffUser
 
 MAX_MESSAGE = 2000
@@ -75,13 +76,9 @@ def write(session: Session, handoff: Handoff, user: StaffUser, said: str, now: d
     identity = session.get(ChannelIdentity, handoff.channel_identity_id)
     if identity is None or identity.channel not in ("telegram", "whatsapp"):
         raise DeskError("this conversation is not on Telegram or WhatsApp: it cannot be written to from here")
-    row = OutboxMessage(
-        idempotency_key=f"staff_chat:handoff-{handoff.id}:{secrets.token_hex(8)}", kind="staff_chat",
-        customer_id=handoff.customer_id, channel=identity.channel, recipient=f"identity:{identity.id}",
-        template="staff_chat", payload={"identity_id": identity.id, "handoff_id": handoff.id, "text": said,
-                                        "staff_user_id": user.id},
-        status="pending", attempts=0, next_attempt_at=now, created_at=now,
-    )
-    session.add(row)
+    row = queue_message(session, now, key=f"staff_chat:handoff-{handoff.id}:{secrets.token_hex(8)}", kind="staff_chat",
+                        customer_id=handoff.customer_id, channel=identity.channel, recipient=f"identity:{identity.id}",
+                        payload={"identity_id": identity.id, "handoff_id": handoff.id, "text": said,
+                                 "staff_user_id": user.id})
     session.flush()
     return row

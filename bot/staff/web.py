@@ -14,6 +14,7 @@ import csv
 import io
 import secrets
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_percent
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import false, func, select
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -76,6 +78,15 @@ _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templa
                          autoescape=select_autoescape(["html"]))
 
 
+class Refused(ValueError):
+    """What a form asked is not possible (the message says why, shown on the page it came from)."""
+
+
+# A page a form returns to (with what was done, or the error and a status), and what a form does.
+Back = Callable[..., Awaitable[Response]]
+Act = Callable[[StaffUser, FormData, str], tuple[int, str]]
+
+
 def _language(request: Request) -> str:
     asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     return asked if asked in LANGUAGES else "en"
@@ -112,6 +123,35 @@ def routes(services: Services) -> list[Route]:
             user, staff_session = found
             session.expunge(user)
             return user, staff_session.csrf_token
+
+    async def form_action(request: Request, back: Back, act: Act, refusals: tuple[type[Exception], ...] = (),
+                          refused_status: int = 400, valid: bool = True, roles: tuple[str, ...] | None = None,
+                          role_text: str = "staff_managers_only") -> Response:
+        """A console form's POST. Signed in (else 403); `valid` (the path names something: else 404); the role
+        (else the error page, 403); the form's CSRF token (else `back` with the error, 403). Then `act(user,
+        form, lang)` in a worker thread, in one transaction: (200, what was done) is shown on `back`; (403 or
+        404, why) on the error page; a refusal of the domain (`refusals`: rolled back, nothing half-done) on
+        `back` with its message and `refused_status`."""
+        found = await anyio.to_thread.run_sync(signed_in, request)
+        if found is None:
+            return Response("not signed in", status_code=403)
+        user, csrf = found
+        lang = _language(request)
+        if not valid:
+            return Response("not found", status_code=404)
+        if roles is not None and user.role not in roles:
+            return _page(request, "error.html", status=403, user=user, csrf_token=csrf, error=text(role_text, lang))
+        form = await request.form()
+        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
+            log.warning("staff_csrf_refused", staff_user_id=user.id, path=request.url.path)
+            return await back(request, error=text("staff_csrf_failed", lang), status=403)
+        try:
+            code, said = await anyio.to_thread.run_sync(act, user, form, lang)
+        except refusals as exc:
+            return await back(request, error=str(exc), status=refused_status)
+        if code != 200:
+            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
+        return await back(request, done=said or None)
 
     async def login_form(request: Request, error: str | None = None, status: int = 200,
                          username: str | None = None) -> Response:
@@ -265,20 +305,9 @@ def routes(services: Services) -> list[Route]:
                      **values)
 
     async def ticket_action(request: Request) -> Response:
-        found = await anyio.to_thread.run_sync(signed_in, request)
-        if found is None:
-            return Response("not signed in", status_code=403)
-        user, csrf = found
-        lang = _language(request)
-        form = await request.form()
-        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
-            log.warning("staff_csrf_refused", staff_user_id=user.id, action=request.path_params["action"])
-            return await ticket_page(request, error=text("staff_csrf_failed", lang), status=403)
         ticket, action = request.path_params["ticket"], request.path_params["action"]
-        if action not in ACTIONS:
-            return Response("not found", status_code=404)
 
-        def act() -> tuple[int, str]:
+        def act(user: StaffUser, form: FormData, lang: str) -> tuple[int, str]:
             with app.transaction() as session:
                 case = casework.find_case(session, ticket)
                 if case is None:
@@ -301,13 +330,7 @@ def routes(services: Services) -> list[Route]:
                 log.info("staff_case_changed", staff_user_id=user.id, ticket=case.ticket_id, action=action)
                 return 200, done
 
-        try:
-            code, said = await anyio.to_thread.run_sync(act)
-        except casework.CaseworkError as exc:  # rolled back: nothing half-done
-            return await ticket_page(request, error=str(exc), status=400)
-        if code != 200:
-            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
-        return await ticket_page(request, done=said)
+        return await form_action(request, ticket_page, act, (casework.CaseworkError,), valid=action in ACTIONS)
 
     def outbox_view(lang: str) -> dict[str, Any]:
         at = now()
@@ -327,7 +350,8 @@ def routes(services: Services) -> list[Route]:
             ]
         return {"counts": sorted(counts.items()), "statuses": OUTBOX_STATUSES, "dead": dead}
 
-    async def outbox_page(request: Request, done: str | None = None) -> Response:
+    async def outbox_page(request: Request, done: str | None = None, error: str | None = None,
+                          status: int = 200) -> Response:
         found = await anyio.to_thread.run_sync(signed_in, request)
         if found is None:
             return RedirectResponse("/staff/login", status_code=303)
@@ -337,27 +361,19 @@ def routes(services: Services) -> list[Route]:
             return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
                          error=text("staff_managers_only", lang))
         values = await anyio.to_thread.run_sync(outbox_view, lang)
-        return _page(request, "outbox.html", user=user, csrf_token=csrf, done=done, **values)
+        return _page(request, "outbox.html", status=status, user=user, csrf_token=csrf, done=done, error=error,
+                     **values)
 
     async def outbox_retry(request: Request) -> Response:
-        found = await anyio.to_thread.run_sync(signed_in, request)
-        if found is None:
-            return Response("not signed in", status_code=403)
-        user, csrf = found
-        lang = _language(request)
-        form = await request.form()
-        if user.role == "advisor" or not auth.same_token(str(form.get("csrf_token") or ""), csrf):
-            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
-                         error=text("staff_managers_only" if user.role == "advisor" else "staff_csrf_failed", lang))
         row_id = _int(request.path_params["row"])
 
-        def retry() -> int:
+        def act(user: StaffUser, form: FormData, lang: str) -> tuple[int, str]:
             with app.transaction() as session:
-                return retry_dead(session, now(), [row_id] if row_id is not None else [])
+                requeued = retry_dead(session, now(), [row_id] if row_id is not None else [])
+            log.info("staff_outbox_retry", staff_user_id=user.id, row_id=row_id, requeued=requeued)
+            return 200, text("staff_done_retry", lang) if requeued else ""
 
-        requeued = await anyio.to_thread.run_sync(retry)
-        log.info("staff_outbox_retry", staff_user_id=user.id, row_id=row_id, requeued=requeued)
-        return await outbox_page(request, done=text("staff_done_retry", lang) if requeued else None)
+        return await form_action(request, outbox_page, act, roles=("manager", "admin"))
 
     def appointments_view(user: StaffUser, lang: str, branch_id: int | None, day: date) -> dict[str, Any]:
         tz = app.settings.tz
@@ -411,19 +427,9 @@ def routes(services: Services) -> list[Route]:
         return _page(request, template, status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
 
     async def appointment_action(request: Request) -> Response:
-        found = await anyio.to_thread.run_sync(signed_in, request)
-        if found is None:
-            return Response("not signed in", status_code=403)
-        user, csrf = found
-        lang = _language(request)
         action, appointment_id = request.path_params["action"], _int(request.path_params["appointment"])
-        if action not in ("arrived", "completed", "work") or appointment_id is None:
-            return Response("not found", status_code=404)
-        form = await request.form()
-        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
-            return await appointments_page(request, error=text("staff_csrf_failed", lang), status=403)
 
-        def act() -> tuple[int, str]:
+        def act(user: StaffUser, form: FormData, lang: str) -> tuple[int, str]:
             with app.transaction() as session:
                 appointment = session.get(Appointment, appointment_id)
                 if appointment is None:
@@ -440,13 +446,8 @@ def routes(services: Services) -> list[Route]:
                 log.info("staff_visit_marked", staff_user_id=user.id, appointment_id=appointment.id, action=action)
                 return 200, text(f"staff_done_{action}", lang, reference=appointment.reference)
 
-        try:
-            code, said = await anyio.to_thread.run_sync(act)
-        except (appointments.VisitError, work.WorkError) as exc:
-            return await appointments_page(request, error=str(exc), status=400)
-        if code != 200:
-            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
-        return await appointments_page(request, done=said)
+        return await form_action(request, appointments_page, act, (appointments.VisitError, work.WorkError),
+                                 valid=action in ("arrived", "completed", "work") and appointment_id is not None)
 
     def handoff_values(session: Any, user: StaffUser, handoff: Handoff, people: dict[int, str], lang: str) -> dict[str, Any]:
         identity = session.get(ChannelIdentity, handoff.channel_identity_id)
@@ -509,19 +510,9 @@ def routes(services: Services) -> list[Route]:
         return _page(request, template, status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
 
     async def handoff_action(request: Request) -> Response:
-        found = await anyio.to_thread.run_sync(signed_in, request)
-        if found is None:
-            return Response("not signed in", status_code=403)
-        user, csrf = found
-        lang = _language(request)
         action, handoff_id = request.path_params["action"], _int(request.path_params["handoff"])
-        if action not in ("take", "write", "release") or handoff_id is None:
-            return Response("not found", status_code=404)
-        form = await request.form()
-        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
-            return await handoff_page(request, error=text("staff_csrf_failed", lang), status=403)
 
-        def act() -> tuple[int, str]:
+        def act(user: StaffUser, form: FormData, lang: str) -> tuple[int, str]:
             with app.transaction() as session:
                 handoff = session.get(Handoff, handoff_id)
                 if handoff is None:
@@ -537,13 +528,8 @@ def routes(services: Services) -> list[Route]:
                 log.info("staff_handoff", staff_user_id=user.id, handoff_id=handoff.id, action=action)
                 return 200, text(f"staff_done_{action}", lang)
 
-        try:
-            code, said = await anyio.to_thread.run_sync(act)
-        except desk.DeskError as exc:
-            return await handoff_page(request, error=str(exc), status=409)
-        if code != 200:
-            return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
-        return await handoff_page(request, done=said)
+        return await form_action(request, handoff_page, act, (desk.DeskError,), refused_status=409,
+                                 valid=action in ("take", "write", "release") and handoff_id is not None)
 
     def lead_visible(session: Any, user: StaffUser, lead: Lead) -> bool:
         """An advisor sees the leads of their branch's customers (and of senders we do not know)."""
@@ -582,17 +568,10 @@ def routes(services: Services) -> list[Route]:
         return _page(request, "leads.html", status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
 
     async def lead_status(request: Request) -> Response:
-        found = await anyio.to_thread.run_sync(signed_in, request)
-        if found is None:
-            return Response("not signed in", status_code=403)
-        user, csrf = found
-        lang = _language(request)
-        form = await request.form()
-        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
-            return await leads_page(request, error=text("staff_csrf_failed", lang), status=403)
-        lead_id, status = _int(request.path_params["lead"]), str(form.get("status") or "")
+        lead_id = _int(request.path_params["lead"])
 
-        def act() -> tuple[int, str]:
+        def act(user: StaffUser, form: FormData, lang: str) -> tuple[int, str]:
+            status = str(form.get("status") or "")
             with app.transaction() as session:
                 lead = session.get(Lead, lead_id) if lead_id is not None else None
                 if lead is None:
@@ -600,18 +579,13 @@ def routes(services: Services) -> list[Route]:
                 if not lead_visible(session, user, lead):
                     return 403, text("staff_refused_branch", lang)
                 if status not in LEAD_STATUSES:
-                    return 400, f"{status!r} is not a lead status"
+                    raise Refused(f"{status!r} is not a lead status")
                 lead.status = status
                 lead.assigned_staff_id = lead.assigned_staff_id or user.id
                 log.info("staff_lead_status", staff_user_id=user.id, lead_id=lead.id, status=status)
                 return 200, text("staff_done_lead", lang, status=status)
 
-        code, said = await anyio.to_thread.run_sync(act)
-        if code == 200:
-            return await leads_page(request, done=said)
-        if code == 400:
-            return await leads_page(request, error=said, status=400)
-        return _page(request, "error.html", status=code, user=user, csrf_token=csrf, error=said)
+        return await form_action(request, leads_page, act, (Refused,))
 
     def reports_of() -> reports.Reports:
         with app.snapshot() as session:
@@ -682,40 +656,26 @@ def routes(services: Services) -> list[Route]:
         return _page(request, "users.html", status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
 
     async def users_action(request: Request) -> Response:
-        found = await anyio.to_thread.run_sync(signed_in, request)
-        if found is None:
-            return Response("not signed in", status_code=403)
-        user, csrf = found
-        lang = _language(request)
-        if user.role != "admin":
-            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
-                         error=text("staff_admins_only", lang))
-        form = await request.form()
-        if not auth.same_token(str(form.get("csrf_token") or ""), csrf):
-            return await users_page(request, error=text("staff_csrf_failed", lang), status=403)
         target, action = request.path_params.get("target"), request.path_params["action"]
 
-        def act() -> str:
+        def act(user: StaffUser, form: FormData, lang: str) -> tuple[int, str]:
             with app.transaction() as session:
                 if action == "add":
                     made = auth.add_staff(session, str(form.get("username") or ""), str(form.get("role") or ""),
                                           str(form.get("password") or ""), now(), str(form.get("branch") or "") or None,
                                           str(form.get("name") or "") or None)
                     log.info("staff_user_added", by=user.id, staff_user_id=made.id, role=made.role)
-                    return text("staff_done_user_added", lang, username=made.username)
+                    return 200, text("staff_done_user_added", lang, username=made.username)
                 other = session.get(StaffUser, _int(target)) if target else None
                 if other is None or action not in ("activate", "deactivate") or other.id == user.id:
                     raise auth.StaffError(text("staff_not_found", lang))
                 auth.set_active(session, other, action == "activate")
                 log.info("staff_user_active", by=user.id, staff_user_id=other.id, active=other.active)
-                return text("staff_done_user_active" if other.active else "staff_done_user_inactive", lang,
-                            username=other.username)
+                return 200, text("staff_done_user_active" if other.active else "staff_done_user_inactive", lang,
+                                 username=other.username)
 
-        try:
-            said = await anyio.to_thread.run_sync(act)
-        except auth.StaffError as exc:
-            return await users_page(request, error=str(exc), status=400)
-        return await users_page(request, done=said)
+        return await form_action(request, users_page, act, (auth.StaffError,), roles=("admin",),
+                                 role_text="staff_admins_only")
 
     async def elsewhere(request: Request) -> Response:
         if await anyio.to_thread.run_sync(signed_in, request) is None:
