@@ -21,7 +21,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.wait import WebDriverWait
 
 from actions.complaints.service import open_complaint
@@ -77,10 +77,17 @@ def server(live_app: App) -> Iterator[str]:
 
 
 def submit(browser: webdriver.Chrome, button: Any) -> None:
-    """Click a form's button and wait for the page it loads (not the old page's elements)."""
-    old = browser.find_element(By.TAG_NAME, "html")
+    """Click a form's button and wait for the page it loads (not the old page's elements).
+
+    The old page is marked with a window property; the new document does not have it. (Waiting for the old
+    <html> element to go stale raced with Chromium: mid-navigation it can answer "node does not belong to
+    the document" instead of "stale element".) While the navigation is in progress a script may fail, so
+    WebDriver errors are retried until the deadline."""
+    browser.execute_script("window.__dealerbotOldPage = true;")
     button.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(old))
+    WebDriverWait(browser, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return window.__dealerbotOldPage !== true && document.readyState === 'complete';"))
 
 
 def log_in(browser: webdriver.Chrome, base: str, username: str) -> None:
