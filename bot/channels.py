@@ -94,6 +94,24 @@ class Channel(Protocol):
     async def stop(self) -> None: ...
 
 
+class MediaUnavailable(Exception):
+    """A file a customer sent could not be fetched from its platform (gone, too big, refused, unreachable);
+    the message says why, for staff."""
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """A channel that can fetch the files its customers sent (for the staff console, which shows them)."""
+
+    def holds(self, url: str) -> bool:
+        """Whether `url` (as stored from an inbound message) names a file of this channel."""
+        ...
+
+    async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """The file's bytes and content type; MediaUnavailable when it cannot be had or is over max_bytes."""
+        ...
+
+
 @dataclass
 class RecordingChannel:
     """A fake channel for tests: records what was sent, fails on demand."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import mimetypes
 import re
 import time
 import warnings
@@ -45,7 +46,14 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels import ChannelError, ChannelHealth, Recipient, RecipientUnreachable, mark_unreachable
+from bot.channels import (
+    ChannelError,
+    ChannelHealth,
+    MediaUnavailable,
+    Recipient,
+    RecipientUnreachable,
+    mark_unreachable,
+)
 from bot.core import CONSENT_OFF, COMMAND_INTENTS, Answer, Assistant, UnitOfWork
 from actions.kit.catalog import text
 from bot.metrics import Metrics
@@ -60,6 +68,7 @@ from dealerbot.settings import Settings
 log = get_logger("bot.telegram")
 
 CHANNEL = "telegram"
+FILE_PREFIX = "tg-file:"  # how a file a customer sent is stored: "tg-file:<file_id>"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 COMMANDS = ("start", "help", "menu", "language", "stop")
@@ -161,6 +170,28 @@ class TelegramChannel:
         self._background: set[asyncio.Task[None]] = set()
         self._inflight: set[asyncio.Task[None]] = set()
         self._answered_locally: OrderedDict[int, None] = OrderedDict()
+
+    # --- files customers sent (the staff console shows them) -----------------------------------------------
+    def holds(self, url: str) -> bool:
+        return url.startswith(FILE_PREFIX) and len(url) > len(FILE_PREFIX)
+
+    async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """getFile, then the download from the Bot API's file URL (the bot's token is in that URL: it is
+        never shown, the console serves the bytes)."""
+        if not self.holds(url):
+            raise MediaUnavailable("not a Telegram file")
+        try:
+            found = await self.bot.get_file(url[len(FILE_PREFIX):])
+            if found.file_size is not None and found.file_size > max_bytes:
+                raise MediaUnavailable(f"the file is larger than {max_bytes // 1_000_000} MB")
+            data = bytes(await found.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("telegram_file_unavailable", error=type(exc).__name__)
+            raise MediaUnavailable(f"Telegram would not give the file ({exc.message})") from exc
+        if len(data) > max_bytes:
+            raise MediaUnavailable(f"the file is larger than {max_bytes // 1_000_000} MB")
+        guessed, _ = mimetypes.guess_type(found.file_path or "")
+        return data, guessed or "application/octet-stream"
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -694,11 +725,11 @@ def _label_of(message: Message | None, data: str) -> str | None:
 def _media_of(message: Message) -> Media | None:
     if message.photo:
         largest = message.photo[-1]  # Telegram lists the sizes smallest first
-        return Media(url="tg-file:" + _file_id(largest.file_id), content_type="image/jpeg")
+        return Media(url=FILE_PREFIX + _file_id(largest.file_id), content_type="image/jpeg")
     for item in (message.document, message.video):
         if item is not None:
             content_type = _str(item.mime_type) or "application/octet-stream"
-            return Media(url="tg-file:" + _file_id(item.file_id), content_type=content_type)
+            return Media(url=FILE_PREFIX + _file_id(item.file_id), content_type=content_type)
     if message.location is not None:
         latitude, longitude = message.location.latitude, message.location.longitude
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (latitude, longitude)):

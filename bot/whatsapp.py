@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import anyio.to_thread
+import httpx
 from sqlalchemy import select
 from starlette.datastructures import ImmutableMultiDict
 from starlette.exceptions import HTTPException
@@ -52,6 +53,7 @@ from twilio.rest import Client
 from bot.channels import (
     ChannelError,
     ChannelHealth,
+    MediaUnavailable,
     OutsideWindow,
     Recipient,
     RecipientUnreachable,
@@ -106,6 +108,22 @@ _FAILED = {"undelivered", "failed"}
 _sdk_log = logging.getLogger("bot.whatsapp.twilio_sdk")
 
 
+def _is_rest_api(scheme: str, host: str) -> bool:
+    """`https://api.twilio.com` or an edge's `api.<edge>.<region>.twilio.com`."""
+    return scheme == "https" and (host == "api.twilio.com" or (host.startswith("api.") and host.endswith(".twilio.com")))
+
+
+def on_base(base_url: str | None, url: str) -> str:
+    """A URL of Twilio's REST API on the configured base URL (`TWILIO_API_BASE_URL`); any other URL, or
+    every URL when no base is configured, as it is."""
+    if base_url is None:
+        return url
+    parts = urlsplit(url)
+    if _is_rest_api(parts.scheme, parts.hostname or ""):
+        return base_url.rstrip("/") + url[len(f"{parts.scheme}://{parts.netloc}"):]
+    return url
+
+
 class TwilioApiHttpClient(AsyncTwilioHttpClient):
     """The SDK's aiohttp client, pointed at `TWILIO_API_BASE_URL` (a regional proxy or a test stand-in)
     instead of `https://api.twilio.com`, with a timeout on every request."""
@@ -116,17 +134,7 @@ class TwilioApiHttpClient(AsyncTwilioHttpClient):
         self.base_url = base_url.rstrip("/") if base_url else None
 
     def rewrite(self, url: str) -> str:
-        """`https://api.twilio.com/2010-04-01/...` (or an edge's `api.<edge>.<region>.twilio.com`) on the
-        configured base URL; any other URL as it is."""
-        if self.base_url is None:
-            return url
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        is_rest_api = host == "api.twilio.com" or (host.startswith("api.") and host.endswith(".twilio.com"))
-        if parts.scheme == "https" and is_rest_api:
-            rest = url[len(f"{parts.scheme}://{parts.netloc}"):]
-            return self.base_url + rest
-        return url
+        return on_base(self.base_url, url)
 
     async def request(
         self,
@@ -200,6 +208,42 @@ class WhatsAppChannel:
     @property
     def configured(self) -> bool:
         return bool(self.settings.twilio_account_sid and self._auth_token and self.from_number)
+
+    # --- files customers sent (the staff console shows them) ---------------------------------------------
+    def holds(self, url: str) -> bool:
+        """A media URL of a message on our account, on Twilio's REST API (what the webhook's MediaUrlN is)."""
+        sid = self.settings.twilio_account_sid
+        parts = urlsplit(url)
+        return (bool(sid) and _is_rest_api(parts.scheme, parts.hostname or "")
+                and parts.path.startswith(f"/2010-04-01/Accounts/{sid}/Messages/") and "/Media/" in parts.path)
+
+    async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str]:
+        """GET with the account's Basic auth (Twilio can require it for media); Twilio answers with a redirect
+        to its storage, which httpx follows without the credentials (they go to Twilio's origin only)."""
+        if not self.configured or not self.holds(url):
+            raise MediaUnavailable("not a WhatsApp file of this account")
+        sid, token = self.settings.twilio_account_sid or "", self._auth_token or ""
+        too_big = MediaUnavailable(f"the file is larger than {max_bytes // 1_000_000} MB")
+        data = bytearray()
+        try:
+            async with httpx.AsyncClient(timeout=self.request_timeout, follow_redirects=True, max_redirects=5) as http:
+                async with http.stream("GET", on_base(self.settings.twilio_api_base_url, url),
+                                       auth=(sid, token)) as response:
+                    if response.status_code != 200:
+                        log.warning("whatsapp_media_unavailable", status=response.status_code)
+                        raise MediaUnavailable(f"Twilio answered HTTP {response.status_code}")
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise too_big
+                    async for chunk in response.aiter_bytes():
+                        data += chunk
+                        if len(data) > max_bytes:
+                            raise too_big
+                    content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        except httpx.HTTPError as exc:
+            log.warning("whatsapp_media_unavailable", error=type(exc).__name__)
+            raise MediaUnavailable(f"Twilio could not be reached ({type(exc).__name__})") from exc
+        return bytes(data), content_type or "application/octet-stream"
 
     # --- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> None:

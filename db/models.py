@@ -592,6 +592,8 @@ class Complaint(Timestamped, Base):
     category: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(8), default="normal")
     description: Mapped[str] = mapped_column(Text)
+    # Files the customer sent with it, as the channel names them (`tg-file:<id>`, a Twilio media URL).
+    photos: Mapped[list[str]] = mapped_column(default=list)
     source: Mapped[str] = mapped_column(String(16), default="chat")
     status: Mapped[str] = mapped_column(String(16), default="open")
     acknowledge_by: Mapped[datetime] = mapped_column()

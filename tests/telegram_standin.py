@@ -55,6 +55,7 @@ class BotApiStandin:
     _site: web.TCPSite | None = None
     _changed: asyncio.Condition | None = None
     _next_message_id: int = 1000
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id -> (file_path, bytes)
 
     @property
     def url(self) -> str:
@@ -65,6 +66,7 @@ class BotApiStandin:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         if listening:
@@ -90,6 +92,10 @@ class BotApiStandin:
         async with self._changed:
             self._updates.append(update)
             self._changed.notify_all()
+
+    def add_file(self, file_id: str, file_path: str, data: bytes) -> None:
+        """A file a user sent: getFile answers its path, and /file/bot<token>/<path> serves the bytes."""
+        self.files[file_id] = (file_path, data)
 
     def fail(self, method: str, kind: str, times: int = 1, retry_after: int = 1) -> None:
         """The next `times` calls of `method` fail: "500", "429" (with retry_after) or "403" (blocked)."""
@@ -129,10 +135,25 @@ class BotApiStandin:
             return _ok(await self._get_updates(params))
         if method in _TRUE_METHODS:
             return _ok(True)
+        if method == "getFile":
+            found = self.files.get(str(params.get("file_id")))
+            if found is None:
+                return _error(400, "Bad Request: invalid file_id")
+            return _ok({"file_id": params["file_id"], "file_unique_id": "u" + str(params["file_id"]),
+                        "file_size": len(found[1]), "file_path": found[0]})
         if method in _MESSAGE_METHODS:
             call.result = self._message(method, params)
             return _ok(call.result)
         return _error(404, "Not Found: method not found")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        for file_path, data in self.files.values():
+            if file_path == request.match_info["path"]:
+                self.calls.append(Call("download", {"path": file_path}, time.monotonic()))
+                return web.Response(body=data, content_type="application/octet-stream")
+        return web.Response(status=404)
 
     def _take_failure(self, method: str) -> Failure | None:
         pending = self._failures.get(method) or []

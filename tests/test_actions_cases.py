@@ -383,6 +383,20 @@ def test_a_complaint_described_in_the_first_message_is_opened_at_once(chat, demo
     assert "ثلاث ساعات" in ticket.description
 
 
+def test_a_complaint_described_with_a_photo_and_a_place_keeps_the_photo_apart_and_the_place_in_the_text(
+        chat, demo_app) -> None:
+    c = chat(AHMED)
+    c.say("I want to file a complaint about the service")
+    c.say(text("complaint_cat_service_quality", "en"))
+    photo, place = Media("tg-file:AgADscratch", "image/jpeg"), Media("geo:25.2,55.3", "application/geo+uri")
+    said = c.text("The advisor shouted at me when I asked why my car was not ready on Tuesday", media=(photo, place))
+    [ticket] = _complaints(demo_app, AHMED)
+    assert ticket.ticket_id in said
+    assert ticket.photos == ["tg-file:AgADscratch"]
+    assert ticket.description == ("The advisor shouted at me when I asked why my car was not ready on Tuesday"
+                                  "\ngeo:25.2,55.3")
+
+
 def test_the_complaint_answer_time_is_configurable(chat, demo_app) -> None:
     demo_app.settings.complaint_response_hours = 72
     c = chat(AHMED)

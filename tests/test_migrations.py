@@ -38,3 +38,38 @@ def test_migrations_go_down_to_nothing_and_up_again(empty_db_url: str) -> None:
         assert _diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_0009_moves_the_files_a_complaint_carried_in_its_text_into_its_photos_and_back(empty_db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import MetaData, Table, insert, select
+
+    engine = make_engine(empty_db_url)
+    try:
+        migrate.upgrade(engine, "0008")
+        at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+        tables = MetaData()
+        customers = Table("customers", tables, autoload_with=engine)
+        complaints = Table("complaints", tables, autoload_with=engine)
+        twilio = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+        with engine.begin() as conn:
+            conn.execute(insert(customers).values(id=1, phone="+971500000001", name="Old Complaint", preferred_language="en",
+                                                  consent_service_reminders=True, consent_appointment_reminders=True,
+                                                  consent_recall_notices=True, consent_feedback_surveys=True,
+                                                  consent_marketing=False, created_at=at, updated_at=at))
+            base = dict(customer_id=1, category="service", severity="normal", source="chat", status="acknowledged",
+                        acknowledge_by=at, respond_by=at, resolve_by=at, escalation_level=0, created_at=at, updated_at=at)
+            conn.execute(insert(complaints).values(id=1, description=f"Scratched door\ntg-file:AgAD1\n{twilio}", **base))
+            conn.execute(insert(complaints).values(id=2, description="No files here", **base))
+        migrate.upgrade(engine)
+        upgraded = Table("complaints", MetaData(), autoload_with=engine)
+        with engine.connect() as conn:
+            rows = dict((r.id, (r.description, r.photos)) for r in conn.execute(select(upgraded)))
+        assert rows == {1: ("Scratched door", ["tg-file:AgAD1", twilio]), 2: ("No files here", [])}
+        migrate.downgrade(engine, "0008")
+        with engine.connect() as conn:
+            texts = dict(conn.execute(select(complaints.c.id, complaints.c.description)).all())
+        assert texts == {1: f"Scratched door\ntg-file:AgAD1\n{twilio}", 2: "No files here"}
+    finally:
+        engine.dispose()

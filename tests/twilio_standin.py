@@ -2,6 +2,10 @@
 
 It records every `POST /2010-04-01/Accounts/{sid}/Messages.json` (the form and the Basic auth) and answers
 a Message resource with a new SID and status "queued", or, when told, one of Twilio's errors.
+
+Media a customer sent (`add_media`): `GET .../Messages/{MM}/Media/{ME}` checks the Basic auth, then, as
+Twilio does, redirects to its storage: here a second port of the stand-in (another origin), which records
+whether the credentials came along (they must not).
 """
 
 from __future__ import annotations
@@ -49,17 +53,31 @@ class TwilioStandIn:
         self._requests: list[SentMessage] = []
         self._failures: deque[Failure] = deque()
         self.url = ""
+        self.storage_url = ""
+        self.media: dict[str, tuple[bytes, str]] = {}  # media SID -> (bytes, content type)
+        self.media_auth: tuple[str, str] | None = None  # the Basic auth media requests must carry
+        self.storage_requests: list[str | None] = []  # each storage GET's Authorization header (None: none)
 
     # --- what tests use -----------------------------------------------------------------------------------
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
             self._failures.clear()
+            self.media.clear()
+            self.storage_requests.clear()
+        self.media_auth = None
 
     def fail_next(self, status: int, code: int, times: int = 1, message: str = "stand-in error") -> None:
         """The next `times` Messages requests answer this error instead of a message."""
         with self._lock:
             self._failures.extend(Failure(status, code, message) for _ in range(times))
+
+    def add_media(self, account_sid: str, data: bytes, content_type: str) -> str:
+        """A file a customer sent: the MediaUrl0 Twilio's webhook would carry (on api.twilio.com)."""
+        media_sid = "ME" + uuid.uuid4().hex
+        with self._lock:
+            self.media[media_sid] = (data, content_type)
+        return f"https://api.twilio.com/2010-04-01/Accounts/{account_sid}/Messages/MM{uuid.uuid4().hex}/Media/{media_sid}"
 
     @property
     def requests(self) -> list[SentMessage]:
@@ -110,13 +128,33 @@ class TwilioStandIn:
             status=201,
         )
 
+    async def _media(self, request: web.Request) -> web.Response:
+        if self.media_auth is not None and _basic_auth(request.headers.get("Authorization")) != self.media_auth:
+            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
+        if request.match_info["media"] not in self.media:
+            return web.json_response({"code": 20404, "message": "not found", "status": 404}, status=404)
+        raise web.HTTPTemporaryRedirect(f"{self.storage_url}/storage/{request.match_info['media']}")
+
+    async def _storage(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self.storage_requests.append(request.headers.get("Authorization"))
+            found = self.media.get(request.match_info["media"])
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1])
+
     @contextmanager
     def running(self) -> Iterator[TwilioStandIn]:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create_message)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}", self._media)
+        app.router.add_get("/storage/{media}", self._storage)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        storage = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        storage.bind(("127.0.0.1", 0))
+        self.storage_url = f"http://127.0.0.1:{storage.getsockname()[1]}"
         loop = asyncio.new_event_loop()
         runner = web.AppRunner(app, access_log=None)
         ready = threading.Event()
@@ -125,6 +163,7 @@ class TwilioStandIn:
             asyncio.set_event_loop(loop)
             loop.run_until_complete(runner.setup())
             loop.run_until_complete(web.SockSite(runner, sock).start())
+            loop.run_until_complete(web.SockSite(runner, storage).start())
             ready.set()
             loop.run_forever()
             loop.run_until_complete(runner.cleanup())

@@ -105,13 +105,14 @@ def complaint_description(turn: Turn) -> Reply | list[Reply]:
 
 
 def _open(turn: Turn, description: str) -> Reply:
-    if turn.message.media:
-        description += "\n" + "\n".join(m.url for m in turn.message.media)
+    places = [m.url for m in turn.message.media if m.url.startswith("geo:")]
+    if places:  # where it happened, as the customer shared it
+        description += "\n" + "\n".join(places)
     assert turn.customer is not None
     ticket = service.open_complaint(
         turn.session, turn.now, tz=turn.tz, response_hours=turn.settings.complaint_response_hours,
         customer_id=turn.customer.id, vehicle_id=None, category=turn.data["category"],
-        description=description[:5000],
+        description=description[:5000], photos=[m.url for m in turn.message.media if not m.url.startswith("geo:")],
     )
     turn.finish()
     return complaint_timeline(turn, ticket)

@@ -5,7 +5,7 @@ for the status answer, and the cases past their deadline with the alert that esc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -35,6 +35,7 @@ def open_complaint(
     category: str,
     description: str,
     source: str = "chat",
+    photos: Sequence[str] = (),
 ) -> Complaint:
     """Register a complaint with its SLA deadlines, acknowledged now, and alert customer care. Without a
     vehicle_id it is about the customer's car when they have exactly one."""
@@ -48,6 +49,7 @@ def open_complaint(
         category=category,
         severity="safety" if due.safety else "normal",
         description=description,
+        photos=list(photos),
         source=source,
         status="acknowledged",
         acknowledge_by=now,

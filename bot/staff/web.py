@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.staff.pages import appointments, handoffs, leads, login, outbox, reports, tickets, users
+from bot.staff.pages import appointments, handoffs, leads, login, media, outbox, reports, tickets, users
 from bot.staff.pages.common import Console
 from dealerbot.bootstrap import Services
 
@@ -43,6 +43,7 @@ def routes(services: Services) -> list[Route]:
         *reports.routes(console),
         *leads.routes(console),
         *handoffs.routes(console),
+        *media.routes(console),
         Route("/staff", lambda request: RedirectResponse("/staff/", status_code=303), methods=["GET"]),
         Route("/staff/{rest:path}", elsewhere, methods=["GET", "POST"]),
     ]

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from actions.kit.catalog import text
+from bot.channels import Channel
 from bot.staff import auth
 from db.models import StaffUser
 from dealerbot.bootstrap import App, Services
@@ -58,6 +59,7 @@ class Console:
 
     def __init__(self, services: Services) -> None:
         self.app: App = services.app
+        self.channels: dict[str, Channel] = services.channels  # for the files customers sent (pages/media.py)
 
     def now(self) -> datetime:
         return self.app.clock.now()

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from actions.handoff import desk
 from actions.kit import formats
 from actions.kit.catalog import text
+from bot.staff import media
 from bot.staff.pages.common import TRANSCRIPT_LIMIT, Console, _int, _page, log
 from db.models import ChannelIdentity, ChatMessage, Customer, Handoff, StaffUser
 
@@ -60,7 +61,8 @@ def routes(console: Console) -> list[Route]:
             return 200, {
                 "h": handoff_values(session, user, handoff, people, lang),
                 "transcript": [{"at": formats.moment(m.created_at, lang, app.settings.tz, at), "direction": m.direction,
-                                "text": m.text} for m in reversed(messages)],
+                                "text": m.text, "media": media.transcript_media(m, f"/staff/handoffs/{handoff.id}")}
+                               for m in reversed(messages)],
             }
 
     async def handoffs_page(request: Request, error: str | None = None, status: int = 200) -> Response:

@@ -2,7 +2,7 @@
 
 The queue (bot.staff.queue) lists the open cases the user may see, by next deadline, filtered by ?branch=,
 ?status= and ?urgency=. A ticket's page shows the case, its deadlines, notes and the customer's conversation
-(the latest TRANSCRIPT_LIMIT messages); its forms set the status, assign, add a note or answer the customer
+(the latest TRANSCRIPT_LIMIT messages) with the files sent (pages/media.py); its forms set the status, assign, add a note or answer the customer
 (ACTIONS). Another branch's ticket is refused (403), an unknown one is not found (404).
 """
 
@@ -23,6 +23,7 @@ from actions.complaints.service import next_deadline
 from actions.kit import formats
 from actions.kit.catalog import text
 from actions.kit.vehicles import label as vehicle_label
+from bot.staff import media
 from bot.staff.pages.common import TRANSCRIPT_LIMIT, Console, _int, _page, log
 from bot.staff.queue import Filters, QueueItem, case_branch, may_see, queue
 from db.models import COMPLAINT_STATUSES, Branch, ChannelIdentity, ChatMessage, Complaint, Customer, StaffUser, Vehicle
@@ -101,11 +102,14 @@ def routes(console: Console) -> list[Route]:
                 "statuses": casework.statuses(case), "staff": staff, "deadlines": deadlines,
                 "next_due": f"{text('staff_deadline_' + what, lang)} {moment(due)}" if what and due else None,
                 "breached": due is not None and due < at,
-                "photos": [p for p in (getattr(case, "photos", None) or []) if str(p).startswith(("https://", "http://"))],
+                "photos": [media.link(url, f"/staff/tickets/{case.ticket_id}/photos/{index}", index + 1)
+                           for index, url in enumerate(case.photos or [])],
                 "notes": [{"at": moment(n.created_at), "author": people.get(n.staff_user_id, ""), "body": n.body,
                            "visible_to_customer": n.visible_to_customer} for n in casework.notes(session, case)],
                 "transcript": [{"at": moment(m.created_at), "channel": identities.get(m.channel_identity_id, ""),
-                                "direction": m.direction, "text": m.text} for m in reversed(messages)],
+                                "direction": m.direction, "text": m.text,
+                                "media": media.transcript_media(m, f"/staff/tickets/{case.ticket_id}")}
+                               for m in reversed(messages)],
             }
             session.expunge_all()
             return 200, values
