@@ -70,6 +70,9 @@ DETOUR_INTENTS = frozenset({
 # for confirmation in their own flows already.) The bar is SWITCH_CONFIDENCE, the confidence at which
 # a new request is trusted enough to leave an unfinished flow.
 CONFIRM_FIRST = frozenset({"human_agent"})
+# Button payloads that answer a question staff asked the customer (actions/appointments/work.py): handled
+# even while a person has the conversation (the answer must reach the console, not only the transcript).
+ANSWERS_TO_STAFF = ("intent:work_approval?",)
 CLOSING_INTENTS = frozenset({"thanks", "goodbye"})
 # In the middle of a step, such a guess from this confidence is asked about rather than taken as an answer.
 GUESS_CONFIDENCE = 0.5
@@ -263,7 +266,9 @@ class Assistant:
             answer.replies = [reply]
             return answer
         urgent = parse.intent in URGENT_INTENTS and parse.confidence >= SWITCH_CONFIDENCE
-        if not urgent and self._in_handoff(session, identity):
+        # A button of a question staff sent (work to approve) is answered even while a person has the chat.
+        for_staff = (message.payload or "").startswith(ANSWERS_TO_STAFF)
+        if not urgent and not for_staff and self._in_handoff(session, identity):
             log.info("message_held_for_staff", channel=message.channel)
             held = Turn(session=session, settings=self.settings, now=now, message=message, identity=identity,
                         customer=customer, state=state, parse=parse, language=language)

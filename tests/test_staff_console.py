@@ -521,3 +521,42 @@ async def test_work_found_is_approved_in_chat_and_shows_in_the_console(live_app:
             live = (await c.get(f"/staff/appointments?day={day}&part=table")).text
             assert re.search(rf'data-item="{brakes_id}" class="work-approved"', live)
             assert 'class="work-declined"' in live
+
+
+async def test_work_approved_by_its_button_while_a_person_has_the_conversation(live_app: App) -> None:
+    """While an advisor has the conversation the assistant is quiet, but an approve button answers the
+    advisor's own question: the item is decided (typed words still go to the person, in the transcript)."""
+    from actions.appointments import work
+    from actions.handoff import desk
+    from actions.handoff.service import open_handoff
+    from actions.kit.types import InboundMessage
+    from bot.core import Assistant
+    from bot.metrics import Metrics
+    from bot.serial import KeyedLocks
+    from db.models import Appointment, Vehicle, WorkItem
+    from decimal import Decimal
+    from tests.factories import make_appointment
+
+    staff(live_app, "rami", "advisor", "dubai")
+    with live_app.transaction() as session:
+        now = live_app.clock.now()
+        owner = make_customer(session, now, name="Held Customer")
+        car = make_vehicle(session, now, owner)
+        visit = make_appointment(session, now, session.get(Vehicle, car.id), starts_at=now + timedelta(minutes=30))
+        owner_id, visit_id = owner.id, visit.id
+    identity = link(live_app, owner_id, "telegram", "5550707", timedelta(minutes=5))
+    with live_app.transaction() as session:
+        now = live_app.clock.now()
+        handoff = open_handoff(session, now, identity, owner_id, "a person")
+        desk.take(session, handoff, session.scalar(select(StaffUser).where(StaffUser.username == "rami")), now)
+        item_id = work.add_item(session, session.get(Appointment, visit_id), "Battery weak: replace",
+                                Decimal("390"), None, now).id
+    assistant = Assistant(transaction=live_app.transaction, settings=live_app.settings, clock=live_app.clock,
+                          nlu=FakeNlu(), locks=KeyedLocks(), metrics=Metrics())
+    typed = await assistant.handle(InboundMessage("telegram", "5550707", "ok", received_at=live_app.clock.now()))
+    assert typed == []  # the person answers typed words
+    pressed = await assistant.handle(InboundMessage("telegram", "5550707", "", received_at=live_app.clock.now(),
+                                                    payload=f"intent:work_approval?item={item_id}&answer=yes"))
+    assert "we will do it (Battery weak: replace, AED 390)" in " ".join(r.text for r in pressed)
+    with live_app.transaction() as session:
+        assert session.get(WorkItem, item_id).status == "approved"

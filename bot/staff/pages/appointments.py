@@ -48,7 +48,7 @@ def routes(console: Console) -> list[Route]:
                        Appointment.starts_at < start + timedelta(days=1))
                 .order_by(Appointment.starts_at, Appointment.id)
             ).all()
-            visits = [{
+            visits: list[dict[str, Any]] = [{
                 "id": a.id, "reference": a.reference, "time": formats.clock(a.starts_at.astimezone(tz)),
                 "customer": name, "vehicle": vehicle_label(vehicle),
                 "service": service.name_ar if lang == "ar" else service.name_en, "bay": bay, "status": a.status,

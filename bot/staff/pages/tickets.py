@@ -95,7 +95,7 @@ def routes(console: Console) -> list[Route]:
                 select(ChatMessage).where(ChatMessage.channel_identity_id.in_(identities) if identities else false())
                 .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc()).limit(TRANSCRIPT_LIMIT)))
             values = {
-                "case": case, "customer": customer, "subject": getattr(case, "category", None) or case.component,
+                "case": case, "customer": customer, "subject": case.category if isinstance(case, Complaint) else case.component,
                 "vehicle": vehicle_label(vehicle) if vehicle is not None else None,
                 "branch": (branch.name_ar if lang == "ar" else branch.name_en) if branch is not None else None,
                 "assigned": people.get(case.assigned_staff_id) if case.assigned_staff_id else None,
@@ -104,7 +104,7 @@ def routes(console: Console) -> list[Route]:
                 "breached": due is not None and due < at,
                 "photos": [media.link(url, f"/staff/tickets/{case.ticket_id}/photos/{index}", index + 1)
                            for index, url in enumerate(case.photos or [])],
-                "notes": [{"at": moment(n.created_at), "author": people.get(n.staff_user_id, ""), "body": n.body,
+                "notes": [{"at": moment(n.created_at), "author": people.get(n.staff_user_id or 0, ""), "body": n.body,
                            "visible_to_customer": n.visible_to_customer} for n in casework.notes(session, case)],
                 "transcript": [{"at": moment(m.created_at), "channel": identities.get(m.channel_identity_id, ""),
                                 "direction": m.direction, "text": m.text,
