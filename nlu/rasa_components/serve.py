@@ -47,9 +47,76 @@ def _no_huge_pages() -> bool:
         return False
 
 
+def sequential_graph_runner() -> None:
+    """Run a parse's graph node after node in the process, instead of through dask.
+
+    Rasa's DaskGraphRunner, for every parse, works out the nodes the targets need (recursively, from the
+    schema), builds a dask graph of them, formats a debug line with the inputs' reprs (the tracker's too)
+    whether or not debug logging is on, and has dask's local scheduler order and run them. The graph is
+    fixed once the model is loaded, so the order is worked out once per set of targets here and the
+    nodes are called in it with the same arguments dask would give them (each dependency's
+    (name, output) pair, the inputs as (name, value)); the result is the same dict of outputs. Training
+    (`rasa train`) is not affected: only the server process calls this.
+    """
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    orders: dict = {}
+
+    def order_of(runner: DaskGraphRunner, targets: tuple) -> list:
+        found = orders.get((id(runner), targets))
+        if found is None:
+            nodes = runner._graph_schema.nodes
+            found, seen = [], set()
+
+            def visit(name: str) -> None:
+                if name in seen or name not in nodes:  # not a node: an input placeholder
+                    return
+                seen.add(name)
+                for dependency in nodes[name].needs.values():
+                    visit(dependency)
+                found.append((name, tuple(nodes[name].needs.values())))
+
+            for target in targets:
+                visit(target)
+            orders[(id(runner), targets)] = found
+        return found
+
+    def run(self: DaskGraphRunner, inputs: Optional[dict] = None, targets: Optional[list] = None) -> dict:
+        run_targets = tuple(targets if targets else self._graph_schema.target_names)
+        values = {name: (name, value) for name, value in (inputs or {}).items()}
+        try:
+            for name, needs in order_of(self, run_targets):
+                values[name] = self._instantiated_nodes[name](*(values[need] for need in needs))
+        except RuntimeError as e:
+            raise GraphRunError("Error running runner.") from e
+        return dict(values[target] for target in run_targets)
+
+    DaskGraphRunner.run = run
+
+
+def domain_emptiness_once() -> None:
+    """`Domain.is_empty()` builds an empty domain and both domains' dicts to compare them; Rasa's
+    processor asks it after every parse (to warn of intents the domain lacks). The server's domain does
+    not change once loaded, so the answer is kept on the domain after the first time."""
+    from rasa.shared.core.domain import Domain
+
+    computed = Domain.is_empty
+
+    def is_empty(self: Domain) -> bool:
+        known = self.__dict__.get("_dealerbot_is_empty")
+        if known is None:
+            known = self.__dict__["_dealerbot_is_empty"] = computed(self)
+        return bool(known)
+
+    Domain.is_empty = is_empty
+
+
 def main() -> None:
     _no_huge_pages()
     sys.meta_path.insert(0, _Hidden())
+    sequential_graph_runner()
+    domain_emptiness_once()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *sys.argv[1:]]
