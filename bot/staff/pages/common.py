@@ -31,6 +31,7 @@ SESSION_COOKIE = "staff_session"
 LOGIN_CSRF_COOKIE = "staff_login_csrf"
 LANG_COOKIE = "staff_lang"
 LANGUAGES = ("en", "ar")
+MANAGERS = ("manager", "admin")  # the roles of the pages advisors do not see (outbox, reports)
 TRANSCRIPT_LIMIT = 200  # the latest messages of the customer's conversation on a ticket's or hand-off's page
 
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
@@ -74,13 +75,18 @@ class Console:
             session.expunge(user)
             return user, staff_session.csrf_token
 
-    async def viewer(self, request: Request) -> Viewer | Response:
-        """A GET page's prologue: who is signed in (in a worker thread), or a redirect to the log-in page (303)."""
+    async def viewer(self, request: Request, roles: tuple[str, ...] | None = None,
+                     role_text: str = "staff_managers_only") -> Viewer | Response:
+        """A GET page's prologue: who is signed in (in a worker thread), or a redirect to the log-in page (303);
+        with `roles`, another role gets the error page saying `role_text` (403)."""
         found = await anyio.to_thread.run_sync(self.signed_in, request)
         if found is None:
             return RedirectResponse("/staff/login", status_code=303)
         user, csrf = found
-        return Viewer(user, csrf, _language(request))
+        lang = _language(request)
+        if roles is not None and user.role not in roles:
+            return _page(request, "error.html", status=403, user=user, csrf_token=csrf, error=text(role_text, lang))
+        return Viewer(user, csrf, lang)
 
     async def form_action(self, request: Request, back: Back, act: Act, refusals: tuple[type[Exception], ...] = (),
                           refused_status: int = 400, valid: bool = True, roles: tuple[str, ...] | None = None,

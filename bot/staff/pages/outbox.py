@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from actions.kit import formats
 from actions.kit.catalog import text
-from bot.staff.pages.common import Console, _int, _page, log
+from bot.staff.pages.common import MANAGERS, Console, _int, _page, log
 from db.models import OUTBOX_STATUSES, Customer, OutboxMessage, StaffUser
 from scheduler.dispatch import retry_dead
 
@@ -47,13 +47,10 @@ def routes(console: Console) -> list[Route]:
 
     async def outbox_page(request: Request, done: str | None = None, error: str | None = None,
                           status: int = 200) -> Response:
-        viewer = await console.viewer(request)
+        viewer = await console.viewer(request, roles=MANAGERS)
         if isinstance(viewer, Response):
             return viewer
         user, csrf, lang = viewer
-        if user.role == "advisor":
-            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
-                         error=text("staff_managers_only", lang))
         values = await anyio.to_thread.run_sync(outbox_view, lang)
         return _page(request, "outbox.html", status=status, user=user, csrf_token=csrf, done=done, error=error,
                      **values)
@@ -67,7 +64,7 @@ def routes(console: Console) -> list[Route]:
             log.info("staff_outbox_retry", staff_user_id=user.id, row_id=row_id, requeued=requeued)
             return 200, text("staff_done_retry", lang) if requeued else ""
 
-        return await form_action(request, outbox_page, act, roles=("manager", "admin"))
+        return await form_action(request, outbox_page, act, roles=MANAGERS)
 
     return [
         Route("/staff/outbox", outbox_page, methods=["GET"]),

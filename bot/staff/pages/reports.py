@@ -16,9 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from actions.kit import formats
-from actions.kit.catalog import text
 from bot.staff import reports
-from bot.staff.pages.common import Console, _page
+from bot.staff.pages.common import MANAGERS, Console, _page
 
 
 def routes(console: Console) -> list[Route]:
@@ -29,13 +28,10 @@ def routes(console: Console) -> list[Route]:
             return reports.build(session, now(), app.settings.tz)
 
     async def reports_page(request: Request) -> Response:
-        viewer = await console.viewer(request)
+        viewer = await console.viewer(request, roles=MANAGERS)
         if isinstance(viewer, Response):
             return viewer
         user, csrf, lang = viewer
-        if user.role == "advisor":
-            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
-                         error=text("staff_managers_only", lang))
         r = await anyio.to_thread.run_sync(reports_of)
         totals = Counter[str]()
         for counts in r.complaints.values():
@@ -53,11 +49,9 @@ def routes(console: Console) -> list[Route]:
         )
 
     async def reports_csv(request: Request) -> Response:
-        viewer = await console.viewer(request)
+        viewer = await console.viewer(request, roles=MANAGERS)
         if isinstance(viewer, Response):
             return viewer
-        if viewer.user.role == "advisor":
-            return Response(text("staff_managers_only", viewer.lang), status_code=403)
         r = await anyio.to_thread.run_sync(reports_of)
         out = io.StringIO()
         writer = csv.writer(out)

@@ -36,13 +36,10 @@ def routes(console: Console) -> list[Route]:
 
     async def users_page(request: Request, done: str | None = None, error: str | None = None,
                          status: int = 200) -> Response:
-        viewer = await console.viewer(request)
+        viewer = await console.viewer(request, roles=("admin",), role_text="staff_admins_only")
         if isinstance(viewer, Response):
             return viewer
         user, csrf, lang = viewer
-        if user.role != "admin":
-            return _page(request, "error.html", status=403, user=user, csrf_token=csrf,
-                         error=text("staff_admins_only", lang))
         values = await anyio.to_thread.run_sync(users_view, lang)
         return _page(request, "users.html", status=status, user=user, csrf_token=csrf, done=done, error=error, **values)
 
