@@ -24,7 +24,7 @@ from actions.complaints import casework
 from actions.handoff import desk
 from bot.channels import Channel, MediaSource, MediaUnavailable
 from bot.staff.queue import may_see
-from db.models import ChannelIdentity, ChatMessage, Handoff, StaffUser
+from db.models import ChannelIdentity, ChatMessage, Complaint, Handoff, StaffUser, WarrantyClaim
 
 MAX_BYTES = 20_000_000  # Telegram's bots may download 20 MB; WhatsApp media is at most 16 MB
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf",
@@ -42,29 +42,20 @@ class Found:
 
 
 def case_photo(session: Session, user: StaffUser, ticket: str, index: int) -> Found:
-    case = casework.find_case(session, ticket)
-    if case is None:
-        return Found(404, error_key="staff_not_found")
-    if not may_see(session, user, case):
-        return Found(403, error_key="staff_refused_branch")
-    photos = list(case.photos or [])
-    if not 0 <= index < len(photos) or photos[index].startswith(GEO_PREFIX):
-        return Found(404, error_key="staff_media_not_found")
-    return Found(200, url=photos[index])
+    case = _visible_case(session, user, ticket)
+    return case if isinstance(case, Found) else _pick(case.photos, index)
 
 
 def case_message_media(session: Session, user: StaffUser, ticket: str, message_id: int, index: int) -> Found:
     """A file in the conversation a ticket's page shows: the case's customer's messages."""
-    case = casework.find_case(session, ticket)
-    if case is None:
-        return Found(404, error_key="staff_not_found")
-    if not may_see(session, user, case):
-        return Found(403, error_key="staff_refused_branch")
+    case = _visible_case(session, user, ticket)
+    if isinstance(case, Found):
+        return case
     message = session.get(ChatMessage, message_id)
     identity = session.get(ChannelIdentity, message.channel_identity_id) if message is not None else None
     if message is None or identity is None or identity.customer_id != case.customer_id:
         return Found(404, error_key="staff_media_not_found")
-    return _item(message, index)
+    return _pick(message.media, index)
 
 
 def handoff_message_media(session: Session, user: StaffUser, handoff_id: int, message_id: int, index: int) -> Found:
@@ -77,14 +68,25 @@ def handoff_message_media(session: Session, user: StaffUser, handoff_id: int, me
     message = session.get(ChatMessage, message_id)
     if message is None or message.channel_identity_id != handoff.channel_identity_id:
         return Found(404, error_key="staff_media_not_found")
-    return _item(message, index)
+    return _pick(message.media, index)
 
 
-def _item(message: ChatMessage, index: int) -> Found:
-    media = list(message.media or [])
-    if not 0 <= index < len(media) or media[index].startswith(GEO_PREFIX):
+def _visible_case(session: Session, user: StaffUser, ticket: str) -> Complaint | WarrantyClaim | Found:
+    """The ticket's case, as its page would show it to the user; else why not."""
+    case = casework.find_case(session, ticket)
+    if case is None:
+        return Found(404, error_key="staff_not_found")
+    if not may_see(session, user, case):
+        return Found(403, error_key="staff_refused_branch")
+    return case
+
+
+def _pick(stored: list[str] | None, index: int) -> Found:
+    """The index-th stored file (a shared place is a map link, not a file)."""
+    items = list(stored or [])
+    if not 0 <= index < len(items) or items[index].startswith(GEO_PREFIX):
         return Found(404, error_key="staff_media_not_found")
-    return Found(200, url=media[index])
+    return Found(200, url=items[index])
 
 
 def transcript_media(message: ChatMessage, base: str) -> list[dict[str, str | bool]]:
