@@ -386,6 +386,24 @@ def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is
         # nearest examples: a training example's own vector, left out, is not its own nearest neighbour
         own = classifier._nearest(classifier.prototypes[0][:1], leave_out_self=True)[0]
         alone = classifier._nearest(classifier.prototypes[0][:1])[0]
+        # ... and the grouped, transposed matrix gives what a plain comparison with every example gives,
+        # for messages in any order and for the training examples in their own order, each left out
+        shuffle = np.random.default_rng(2).permutation(len(classifier.prototypes[1]))
+        classifier._set_prototypes(classifier.prototypes[0][shuffle].copy(), classifier.prototypes[1][shuffle].copy())
+        grouped, labels_of = classifier.prototypes
+        def plain(probe, known, of, leave_out=False):
+            similarity = probe @ known.T
+            if leave_out:
+                np.fill_diagonal(similarity, -1.0)
+            return np.array([[np.sort(row[of == label])[-2:].mean() for label in (0, 1)] for row in similarity])
+        probe = grouped[np.random.default_rng(1).permutation(len(grouped))]
+        original = grouped[classifier._position]  # the training examples as train() gave them
+        scale = classifier.config["prototype_scale"]
+        nearest_gap = max(
+            float(np.abs(classifier._nearest(probe) - scale * plain(probe, grouped, labels_of)).max()),
+            float(np.abs(classifier._nearest(original, leave_out_self=True)
+                         - scale * plain(original, original, labels_of[classifier._position], True)).max()))
+        grouped_ok = bool((np.diff(labels_of) >= 0).all() and classifier._known_t.flags["C_CONTIGUOUS"])
         errors = []
         for bad in ({"weighting": "bm25"}, {"block_weights": [1, -1]}, {"prototype_k": -1}):
             try:
@@ -393,7 +411,7 @@ def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is
             except ValueError as error:
                 errors.append(str(error))
         print(json.dumps({"gap": float(np.abs(ours - sklearn).max()), "empty": float(np.abs(ours[7]).sum()),
-                          "one_gap": one_gap,
+                          "one_gap": one_gap, "nearest_gap": nearest_gap, "grouped_ok": grouped_ok,
                           "lengths": sorted({round(float(np.linalg.norm(r)), 6) for r in ours if r.any()}),
                           "first": [m.get("intent") for m in first], "twin": [m.get("intent") for m in twin],
                           "idf": len(again.idf), "errors": errors, "prototypes": list(vectors.shape),
@@ -413,6 +431,7 @@ def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is
     book = 0  # "book" sorts before "cancel"; the first training example is a booking
     assert result["alone"][book] > result["own"][book]  # with itself, the mean of its 2 nearest includes 1.0
     assert result["alone"][book] <= result["scale"] + 1e-6
+    assert result["nearest_gap"] < 1e-5 and result["grouped_ok"]
 
 
 def test_the_cascade_computes_the_same_probabilities_as_scikit_learn(tmp_path):

@@ -173,10 +173,12 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         self.labels = labels or []
         # Per featurizer block, the inverse document frequencies ("tfidf" weighting; set by train or load).
         self.idf: List[np.ndarray] = idf or []
-        # The training examples' sentence vectors (unit length) and intents, for the prototype features,
-        # and per intent the rows of its examples (found once, not at every parse).
+        # The training examples' sentence vectors (unit length) and intents, for the prototype features
+        # (set by _set_prototypes: grouped by intent, see there).
         self.prototypes: Optional[Tuple[np.ndarray, np.ndarray]] = None
-        self._members: List[np.ndarray] = []
+        self._known_t = np.zeros((0, 0), dtype=np.float32)
+        self._bounds = np.zeros(1, dtype=np.int64)
+        self._position = np.zeros(0, dtype=np.int64)
         if prototypes is not None:
             self._set_prototypes(*prototypes)
         self._model_storage = model_storage
@@ -319,28 +321,40 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         return self._resource
 
     def _set_prototypes(self, vectors: np.ndarray, intents: np.ndarray) -> None:
-        self.prototypes = (vectors, intents)
-        self._members = [np.flatnonzero(intents == label) for label in range(len(self.labels))]
+        """Keep the training examples' vectors grouped by intent (stable) and transposed, contiguous.
+
+        A parse compares one vector with all of them, a product that reads the whole matrix (17k x 512
+        float32, ~36 MB) from memory: as a contiguous (512, n) matrix BLAS streams it in order (~1.2 ms on
+        one core, against ~2.3 ms through the transposed view of an (n, 512) one), and each intent's
+        similarities are then one slice, not a gather of its columns. `prototypes` stays the
+        (n, 512) vectors and their intents, in this order (a view: nothing is held twice).
+        """
+        order = np.argsort(intents, kind="stable")
+        self._known_t = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32)[order].T)
+        grouped = np.asarray(intents)[order]
+        self.prototypes = (self._known_t.T, grouped)
+        self._bounds = np.searchsorted(grouped, np.arange(len(self.labels) + 1), side="left")
+        self._position = np.empty(len(order), dtype=np.int64)  # where the i-th vector given went
+        self._position[order] = np.arange(len(order))
 
     def _nearest(self, vectors: np.ndarray, leave_out_self: bool = False, chunk: int = 2048) -> np.ndarray:
         """Per message and intent, the mean cosine similarity to the `prototype_k` most similar training
         examples of that intent, times `prototype_scale` (leave_out_self: `vectors` are the training
-        examples themselves, in order, and none is compared with itself)."""
+        examples themselves, in the order given to _set_prototypes, and none is compared with itself)."""
         assert self.prototypes is not None
-        known = self.prototypes[0]
         k = int(self.config["prototype_k"])
-        members = self._members
+        bounds = self._bounds
         features = np.zeros((len(vectors), len(self.labels)), dtype=np.float32)
         for start in range(0, len(vectors), chunk):
-            similarity = vectors[start:start + chunk] @ known.T
+            similarity = vectors[start:start + chunk] @ self._known_t
             if leave_out_self:
                 rows = np.arange(similarity.shape[0])
-                similarity[rows, rows + start] = -1.0
-            for label, columns in enumerate(members):
-                if len(columns) == 0:
+                similarity[rows, self._position[rows + start]] = -1.0
+            for label in range(len(self.labels)):
+                of_intent = similarity[:, bounds[label]:bounds[label + 1]]
+                if of_intent.shape[1] == 0:
                     continue
-                of_intent = similarity[:, columns]
-                take = min(k, len(columns))
+                take = min(k, of_intent.shape[1])
                 features[start:start + chunk, label] = np.partition(of_intent, -take, axis=1)[:, -take:].mean(axis=1)
         return features * float(self.config["prototype_scale"])
 
