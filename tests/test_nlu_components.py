@@ -447,13 +447,23 @@ def test_the_cascade_computes_the_same_probabilities_as_scikit_learn(tmp_path):
             y = rng.integers(0, classes, 300)
             X = X + __import__("scipy").sparse.csr_matrix(np.eye(classes)[y] @ rng.normal(0, 1, (classes, 40)))
             model = CalibratedClassifierCV(LinearSVC(C=0.05), method="sigmoid", cv=3, ensemble=False).fit(X, y)
-            # a few messages gather the weights they need; a large batch takes scipy's product
+            # a few messages gather the weights they need; a large batch takes scipy's product; the last
+            # columns given apart as a dense array (the full model's sentence features) are the same
             for rows in (X[:1], X[:50], X[:200]):
-                ours = CalibratedLinear.from_sklearn(model).predict_proba(rows)
-                gaps.append(float(np.abs(ours - model.predict_proba(rows)).max()))
-        print(json.dumps(gaps))
+                ours = CalibratedLinear.from_sklearn(model)
+                expected = model.predict_proba(rows)
+                gaps.append(float(np.abs(ours.predict_proba(rows) - expected).max()))
+                gaps.append(float(np.abs(ours.predict_proba(rows[:, :30], rows[:, 30:].toarray()) - expected).max()))
+        errors = []
+        for bad in ((X[:2, :30], X[:2, 31:].toarray()), (X[:2, :30], X[:3, 30:].toarray())):
+            try:
+                ours.predict_proba(*bad)
+            except ValueError as error:
+                errors.append(str(error))
+        print(json.dumps({"gaps": gaps, "errors": errors}))
     """), tmp_path)
-    assert len(result) == 9 and all(gap < 1e-5 for gap in result), result
+    assert len(result["gaps"]) == 18 and all(gap < 1e-5 for gap in result["gaps"]), result
+    assert result["errors"] == ["39 features for a model of 40", "3 dense rows beside 2 sparse ones"]
 
 
 def test_a_part_or_service_span_takes_the_type_the_intent_s_examples_use(tmp_path):

@@ -78,8 +78,10 @@ class CalibratedLinear:
             classes=np.asarray(model.classes_),
         )
 
-    def predict_proba(self, features: csr_matrix) -> np.ndarray:
-        decision = self._decision(features) + self.intercept
+    def predict_proba(self, features: csr_matrix, dense: Optional[np.ndarray] = None) -> np.ndarray:
+        """Probabilities of the rows `features`; with `dense`, the rows are `features` followed by the
+        columns of `dense` (the full model's sentence vector and nearest-example features)."""
+        decision = self._decision(features, dense) + self.intercept
         sigmoid = 1.0 / (1.0 + np.exp(self.slope * decision + self.offset))
         if len(self.classes) == 2:  # one row: the second class's probability
             proba = np.hstack([1.0 - sigmoid, sigmoid])
@@ -89,23 +91,33 @@ class CalibratedLinear:
         proba[(proba > 1.0) & (proba <= 1.0 + 1e-5)] = 1.0
         return proba
 
-    def _decision(self, features: csr_matrix) -> np.ndarray:
-        """features @ weights.T in float64. scipy would first convert the whole float32 weight matrix to
-        float64 (27 × ~77,000: a 16 MB copy, ~1.5 ms, for every parse); a parse has ~100 non-zero
-        features, so for a few messages only the weights of those are gathered (the same products). Large
-        batches (training, evaluation) amortise the copy and take scipy's way."""
+    def _decision(self, features: csr_matrix, dense: Optional[np.ndarray] = None) -> np.ndarray:
+        """[features | dense] @ weights.T in float64. scipy would first convert the whole float32 weight
+        matrix to float64 (27 × ~77,000: a 16 MB copy, ~1.5 ms, for every parse); a parse has ~100
+        non-zero features, so for a few messages only the weights of those are gathered (the same
+        products), and the dense columns are one small product with the last columns of the weights
+        (instead of scipy building a sparse matrix of them and stacking it beside `features`: ~1 ms of
+        scipy's per-call overhead on one row). Large batches (training, evaluation) amortise the copy and
+        take scipy's way."""
         if not isinstance(features, csr_matrix):
             features = csr_matrix(features)
-        rows = features.shape[0]
-        if features.shape[1] != self.weights.shape[1]:
-            raise ValueError(f"{features.shape[1]} features for a model of {self.weights.shape[1]}")
+        rows, sparse_width = features.shape
+        width = sparse_width + (0 if dense is None else dense.shape[1])
+        if width != self.weights.shape[1]:
+            raise ValueError(f"{width} features for a model of {self.weights.shape[1]}")
+        if dense is not None and dense.shape[0] != rows:
+            raise ValueError(f"{dense.shape[0]} dense rows beside {rows} sparse ones")
         if rows > GATHER_ROWS:
+            if dense is not None:
+                features = hstack([features, csr_matrix(dense)], format="csr")
             return np.asarray(features @ self.weights.T, dtype=np.float64)
         products = self.weights[:, features.indices].T.astype(np.float64) * features.data[:, None]
         decision = np.zeros((rows, self.weights.shape[0]), dtype=np.float64)
         bounds = features.indptr
         for row in range(rows):
             decision[row] = products[bounds[row]:bounds[row + 1]].sum(axis=0)
+        if dense is not None:
+            decision += np.asarray(dense, dtype=np.float64) @ self.weights[:, sparse_width:].T.astype(np.float64)
         return decision
 
     def arrays(self, prefix: str) -> Dict[str, np.ndarray]:
@@ -374,11 +386,10 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         full: Dict[int, np.ndarray] = {}
         if unsure:
             dense = self._dense([messages[i].get(TEXT) or "" for i in unsure])
-            parts = [sparse[unsure], csr_matrix(dense)]
             if self.prototypes is not None:
-                parts.append(csr_matrix(self._nearest(_unit(dense))))
-            rows = hstack(parts, format="csr")
-            full = dict(zip(unsure, self.models["full"].predict_proba(rows)))
+                dense = np.hstack([dense, self._nearest(_unit(dense))])
+            rows = sparse if len(unsure) == len(messages) else sparse[unsure]
+            full = dict(zip(unsure, self.models["full"].predict_proba(rows, dense)))
         length = self.config[RANKING_LENGTH]
         for i, message in enumerate(messages):
             fast_ranking = self._ranking(self.models["ngrams"], fast[i])
