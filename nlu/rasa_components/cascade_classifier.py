@@ -241,11 +241,7 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
     def _blocks(messages: List[Message]) -> List[csr_matrix]:
         """Per featurizer (in pipeline order), its sentence-level sparse features of every message (Rasa's
         get_sparse_features would also combine the token-level ones: 4 ms a message)."""
-        per_message = [
-            [f.features for f in message.features
-             if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()]
-            for message in messages
-        ]
+        per_message = [_sentence_sparse(message) for message in messages]
         count = len(per_message[0]) if per_message else 0
         if any(len(parts) != count for parts in per_message):
             raise ValueError("CascadeIntentClassifier: messages with different featurizers' features")
@@ -262,24 +258,25 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         if self.config["weighting"] == "tfidf":
             if fit:
                 self.idf = [_idf(block) for block in blocks]
-            if len(self.idf) != len(blocks):
-                raise ValueError("CascadeIntentClassifier: the model was trained with other featurizers")
-            weights = list(self.config["block_weights"])
-            weights += [1.0] * (len(blocks) - len(weights))
+            weights = self._block_weights(len(blocks))
             blocks = [_tfidf(block, idf, float(weight)) for block, idf, weight in zip(blocks, self.idf, weights)]
         return hstack(blocks, format="csr")
+
+    def _block_weights(self, count: int) -> List[float]:
+        """The configured weight of each of `count` featurizer blocks (1 for those not given), checked
+        against the blocks the model was trained with."""
+        if len(self.idf) != count:
+            raise ValueError("CascadeIntentClassifier: the model was trained with other featurizers")
+        weights = [float(weight) for weight in self.config["block_weights"]]
+        return weights + [1.0] * (count - len(weights))
 
     def _sparse_one(self, message: Message) -> csr_matrix:
         """What `_sparse` gives for one message (a parse), in numpy on the few non-zero entries: scipy's
         vstack, tf-idf and hstack on 1-row matrices cost ~2 ms a parse in per-call overhead."""
-        blocks = [f.features for f in message.features
-                  if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()]
+        blocks = _sentence_sparse(message)
         if not blocks:
             return csr_matrix((1, 0))
-        if len(self.idf) != len(blocks):
-            raise ValueError("CascadeIntentClassifier: the model was trained with other featurizers")
-        weights = list(self.config["block_weights"])
-        weights += [1.0] * (len(blocks) - len(weights))
+        weights = self._block_weights(len(blocks))
         columns: List[np.ndarray] = []
         values: List[np.ndarray] = []
         width = 0
@@ -367,13 +364,13 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         examples themselves, in the order given to _set_prototypes, and none is compared with itself)."""
         assert self.prototypes is not None
         k = int(self.config["prototype_k"])
-        bounds = self._bounds
-        features = np.zeros((len(vectors), len(self.labels)), dtype=np.float32)
         if len(vectors) <= GATHER_ROWS and self._padded is not None and not leave_out_self:
             similarity = vectors @ self._known_t
             beside = np.concatenate([similarity, np.full((len(vectors), 1), -np.inf, dtype=similarity.dtype)], axis=1)
             nearest = np.partition(beside[:, self._padded], -k, axis=2)[:, :, -k:].mean(axis=2)
             return nearest.astype(np.float32) * float(self.config["prototype_scale"])
+        bounds = self._bounds
+        features = np.zeros((len(vectors), len(self.labels)), dtype=np.float32)
         for start in range(0, len(vectors), chunk):
             similarity = vectors[start:start + chunk] @ self._known_t
             if leave_out_self:
@@ -461,6 +458,12 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             return cls.create(config, model_storage, resource, execution_context)
         return cls(config, execution_context.node_name, model_storage, resource, models=models, labels=labels, idf=idf,
                    prototypes=prototypes)
+
+
+def _sentence_sparse(message: Message) -> List[csr_matrix]:
+    """The message's sentence-level sparse features of each featurizer, in pipeline order."""
+    return [f.features for f in message.features
+            if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()]
 
 
 def _idf(counts: csr_matrix) -> np.ndarray:
