@@ -434,6 +434,46 @@ def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is
     assert result["nearest_gap"] < 1e-5 and result["grouped_ok"]
 
 
+def test_class_weights_multiply_the_balanced_weights_and_change_what_the_cascade_learns(tmp_path):
+    result = run_in_rasa(CASCADE + textwrap.dedent("""
+        import pathlib
+        from sklearn.utils.class_weight import compute_class_weight
+        from nlu.rasa_components.linear_classifier import balanced_weights
+        tmp = pathlib.Path(sys.argv[1])
+        y = np.array([0] * 6 + [1] * 3 + [2] * 1)
+        balanced = compute_class_weight("balanced", classes=np.array([0, 1, 2]), y=y)
+        weighted = balanced_weights(y, ["a", "b", "c"], {"b": 2.5})
+        probabilities = {}
+        for name, factors in (("plain", {}), ("weighted", {"cancel": 8.0})):
+            (tmp / name).mkdir()
+            storage, tokenizer, counts, classifier = pipeline(
+                tmp / name, confident=0.7, encoders=[{"encoder": "use", "scale": 6}], class_weights=factors)
+            data = training_data()
+            tokenizer.process_training_data(data)
+            counts.train(data)
+            counts.process_training_data(data)
+            classifier.train(data)
+            message = featurise(tokenizer, counts, [Message(data={"text": "i want to book my cancel"})])[0]
+            classifier.process([message])
+            probabilities[name] = {r["name"]: r["confidence"] for r in message.get("intent_ranking")}
+        errors = []
+        for config in ({"class_weights": {"cancel": 0}}, {"class_weights": {"cancel": -2}}):
+            try:
+                CascadeIntentClassifier.validate_config(config)
+            except ValueError as error:
+                errors.append(str(error))
+        print(json.dumps({"balanced": balanced.tolist(), "weighted": {str(k): v for k, v in weighted.items()},
+                          "none": balanced_weights(y, ["a", "b", "c"], {}), "probabilities": probabilities,
+                          "errors": errors}))
+    """), tmp_path)
+    a, b, c = result["balanced"]
+    assert result["weighted"] == pytest.approx({"0": a, "1": b * 2.5, "2": c})
+    assert result["none"] == "balanced"  # no factors: sklearn's own per-fold balancing, as before
+    plain, weighted = result["probabilities"]["plain"], result["probabilities"]["weighted"]
+    assert weighted["cancel"] != pytest.approx(plain["cancel"], abs=1e-6), result
+    assert result["errors"] == ["CascadeIntentClassifier: class_weights' factors must be positive"] * 2
+
+
 def test_the_cascade_computes_the_same_probabilities_as_scikit_learn(tmp_path):
     result = run_in_rasa(textwrap.dedent("""
         from scipy.sparse import random as sparse_random

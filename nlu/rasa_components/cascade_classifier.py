@@ -39,7 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
 
-from nlu.rasa_components.linear_classifier import calibrated_svm
+from nlu.rasa_components.linear_classifier import balanced_weights, calibrated_svm
 from nlu.rasa_components.sentence_embeddings import Embedder, validate_encoder
 
 logger = logging.getLogger(__name__)
@@ -147,6 +147,9 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             "calibration_folds": 3,
             "max_iter": 5000,
             "random_state": 42,
+            # Classes are weighed inversely to their number of examples (sklearn's "balanced"), each
+            # times its factor here ({intent: factor}; 1 where not given).
+            "class_weights": {},
             # The n-gram model's top confidence from which its answer stands (above 1: always encode).
             "confident": 0.9,
             # The encoders of the full model, each with its weight beside the n-gram features.
@@ -213,6 +216,8 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
             raise ValueError(f"CascadeIntentClassifier: weighting must be one of {', '.join(WEIGHTINGS)}")
         if int(config.get("prototype_k", 0)) < 0 or float(config.get("prototype_scale", 0.6)) < 0:
             raise ValueError("CascadeIntentClassifier: prototype_k and prototype_scale must not be negative")
+        if any(float(f) <= 0 for f in (config.get("class_weights") or {}).values()):
+            raise ValueError("CascadeIntentClassifier: class_weights' factors must be positive")
         if any(float(w) < 0 for w in config.get("block_weights", [])):
             raise ValueError("CascadeIntentClassifier: block_weights must not be negative")
         if not 0 < float(config.get("confident", 0.75)):
@@ -317,9 +322,12 @@ class CascadeIntentClassifier(IntentClassifier, GraphComponent):
         y = np.array([index[e.get(INTENT)] for e in examples])
         sparse = self._sparse(examples, fit=True)
         dense = self._dense([e.get(TEXT) for e in examples], training=True)
+        weights = balanced_weights(y, self.labels, self.config["class_weights"])
 
         def fit(features: csr_matrix) -> CalibratedLinear:
-            return CalibratedLinear.from_sklearn(calibrated_svm(self.config, ensemble=False).fit(features, y))
+            return CalibratedLinear.from_sklearn(
+                calibrated_svm(self.config, ensemble=False, class_weight=weights).fit(features, y)
+            )
 
         full = [sparse, csr_matrix(dense)]
         if int(self.config["prototype_k"]) > 0:

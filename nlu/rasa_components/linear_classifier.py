@@ -10,7 +10,7 @@ its meaning.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Union
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack, vstack
@@ -32,20 +32,39 @@ from rasa.utils.tensorflow.constants import RANKING_LENGTH
 logger = logging.getLogger(__name__)
 
 
-def calibrated_svm(config: Dict[Text, Any], ensemble: bool = True) -> CalibratedClassifierCV:
+def calibrated_svm(
+    config: Dict[Text, Any], ensemble: bool = True, class_weight: Any = "balanced"
+) -> CalibratedClassifierCV:
     """The class-balanced LinearSVC of `config` (C, max_iter, random_state), sigmoid-calibrated on
     `calibration_folds` internal folds. ensemble=True keeps one SVM per fold and averages them (what this
     classifier always did); ensemble=False trains one SVM on all examples and fits its sigmoid on the
-    folds' predictions (a third of the memory and time per message; the cascade's choice)."""
+    folds' predictions (a third of the memory and time per message; the cascade's choice).
+    `class_weight`: "balanced", or a weight per class (see `balanced_weights`)."""
     svm = LinearSVC(
         C=float(config["C"]),
-        class_weight="balanced",
+        class_weight=class_weight,
         max_iter=int(config["max_iter"]),
         random_state=int(config["random_state"]),
     )
     return CalibratedClassifierCV(
         svm, method="sigmoid", cv=int(config["calibration_folds"]), ensemble=ensemble
     )
+
+def balanced_weights(y: np.ndarray, labels: List[str], factors: Dict[str, float]) -> Union[str, Dict[int, float]]:
+    """sklearn's "balanced" class weights of the integer targets `y` (n / (classes * count)), each
+    multiplied by its label's factor in `factors` (1 where not given). No factors: "balanced" itself
+    (sklearn then weighs each calibration fold by its own counts, as it always did)."""
+    if not factors:
+        return "balanced"
+    classes, counts = np.unique(y, return_counts=True)
+    unknown = set(factors) - {labels[int(c)] for c in classes}
+    if unknown:
+        logger.warning("class_weights: no examples of %s in this training data", ", ".join(sorted(unknown)))
+    return {
+        int(c): len(y) / (len(classes) * int(n)) * float(factors.get(labels[int(c)], 1.0))
+        for c, n in zip(classes, counts)
+    }
+
 
 # The only types a saved model may contain besides sklearn's public estimators, numpy and builtins.
 _TRUSTED_PRIVATE_TYPES = {
