@@ -229,6 +229,15 @@ EXAMPLES = {
 def training_data():
     return TrainingData([Message(data={"text": t, "intent": i}) for i, texts in EXAMPLES.items() for t in texts])
 
+def trained(tmp, **config):  # the pipeline of `config`, trained on EXAMPLES
+    storage, tokenizer, counts, classifier = pipeline(tmp, **config)
+    data = training_data()
+    tokenizer.process_training_data(data)
+    counts.train(data)
+    counts.process_training_data(data)
+    classifier.train(data)
+    return storage, tokenizer, counts, classifier
+
 def featurise(tokenizer, counts, messages):
     tokenizer.process(messages)
     counts.process(messages)
@@ -241,13 +250,8 @@ def test_the_cascade_answers_confident_messages_by_ngrams_and_encodes_only_the_r
         import pathlib
         tmp = pathlib.Path(sys.argv[1])
         sentence_embeddings._loaded.update(e5=counting("e5"), use=counting("use"))
-        storage, tokenizer, counts, classifier = pipeline(
+        storage, tokenizer, counts, classifier = trained(
             tmp, confident=0.7, encoders=[{"encoder": "e5", "scale": 8}, {"encoder": "use", "scale": 6}])
-        data = training_data()
-        tokenizer.process_training_data(data)
-        counts.train(data)
-        counts.process_training_data(data)
-        classifier.train(data)
         trained_with = sorted({name for name, _ in encoded})
         encoded.clear()
         sure, unsure = featurise(tokenizer, counts, [Message(data={"text": "cancel my booking please"}),
@@ -280,12 +284,7 @@ def test_the_cascade_above_one_always_encodes_and_refuses_bad_settings(tmp_path)
     result = run_in_rasa(CASCADE + textwrap.dedent("""
         import pathlib
         tmp = pathlib.Path(sys.argv[1])
-        storage, tokenizer, counts, classifier = pipeline(tmp, confident=1.01, encoders=[{"encoder": "use", "scale": 4}])
-        data = training_data()
-        tokenizer.process_training_data(data)
-        counts.train(data)
-        counts.process_training_data(data)
-        classifier.train(data)
+        storage, tokenizer, counts, classifier = trained(tmp, confident=1.01, encoders=[{"encoder": "use", "scale": 4}])
         message = featurise(tokenizer, counts, [Message(data={"text": "cancel my booking please"})])[0]
         classifier.process([message])
         errors = []
@@ -367,12 +366,7 @@ def test_tfidf_weighting_is_scikit_learn_s_sublinear_tfidf_per_featurizer_and_is
         tmp = pathlib.Path(sys.argv[1])
         config = {"weighting": "tfidf", "block_weights": [0.7], "C": 1.0, "encoders": [{"encoder": "use", "scale": 0.5}],
                   "prototype_k": 2, "confident": 1.01}
-        storage, tokenizer, cvf, classifier = pipeline(tmp, **config)
-        data = training_data()
-        tokenizer.process_training_data(data)
-        cvf.train(data)
-        cvf.process_training_data(data)
-        classifier.train(data)
+        storage, tokenizer, cvf, classifier = trained(tmp, **config)
         said = ["cancel my booking please", "i would like to book my car for a service"]
         first = classifier.process(featurise(tokenizer, cvf, [Message(data={"text": t}) for t in said]))
         # one message (a parse) is weighed in numpy: the same row as in a batch
@@ -446,13 +440,8 @@ def test_class_weights_multiply_the_balanced_weights_and_change_what_the_cascade
         probabilities = {}
         for name, factors in (("plain", {}), ("weighted", {"cancel": 8.0})):
             (tmp / name).mkdir()
-            storage, tokenizer, counts, classifier = pipeline(
+            storage, tokenizer, counts, classifier = trained(
                 tmp / name, confident=0.7, encoders=[{"encoder": "use", "scale": 6}], class_weights=factors)
-            data = training_data()
-            tokenizer.process_training_data(data)
-            counts.train(data)
-            counts.process_training_data(data)
-            classifier.train(data)
             message = featurise(tokenizer, counts, [Message(data={"text": "i want to book my cancel"})])[0]
             classifier.process([message])
             probabilities[name] = {r["name"]: r["confidence"] for r in message.get("intent_ranking")}

@@ -50,6 +50,7 @@ def calibrated_svm(
         svm, method="sigmoid", cv=int(config["calibration_folds"]), ensemble=ensemble
     )
 
+
 def balanced_weights(y: np.ndarray, labels: List[str], factors: Dict[str, float]) -> Union[str, Dict[int, float]]:
     """sklearn's "balanced" class weights of the integer targets `y` (n / (classes * count)), each
     multiplied by its label's factor in `factors` (1 where not given). No factors: "balanced" itself
