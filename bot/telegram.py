@@ -16,6 +16,7 @@ import asyncio
 import hmac
 import json
 import mimetypes
+import os
 import re
 import time
 import warnings
@@ -66,6 +67,12 @@ from dealerbot.logging import get_logger
 from dealerbot.settings import Settings
 
 log = get_logger("bot.telegram")
+
+# python-telegram-bot 22.2+ gives time periods (a 429's retry_after) as timedelta when PTB_TIMEDELTA is
+# set, the only behaviour of its next major version; without it, it warns at every 429 that ints are
+# deprecated. ptb reads the variable when a value is read; this module reads both kinds
+# (`_retry_after_seconds`); an explicit setting stands.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 CHANNEL = "telegram"
 FILE_PREFIX = "tg-file:"  # how a file a customer sent is stored: "tg-file:<file_id>"
@@ -746,7 +753,7 @@ def _file_id(value: object) -> str:
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ptb warns that retry_after becomes a timedelta
+        warnings.simplefilter("ignore")  # with PTB_TIMEDELTA=0: ptb warns that retry_after becomes a timedelta
         value = exc.retry_after
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     return max(0.0, seconds)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bot.channels import Recipient, RecipientUnreachable
 from actions.kit.catalog import text
 from bot.ratelimit import RateLimiter
-from bot.telegram import TelegramChannel
+from bot.telegram import TelegramChannel, _retry_after_seconds
 from actions.kit.types import Attachment, Reply
 from bot.web import create_app
 from db.models import ChannelIdentity, ChatMessage, Customer
@@ -640,3 +640,29 @@ _bodies = st.one_of(
 async def test_no_webhook_body_ever_gets_a_server_error(tg: Telegram, body: bytes) -> None:
     response = await tg.post(None, raw=body)
     assert response.status_code < 500, (body, response.status_code, response.text)
+
+
+@pytest.mark.filterwarnings("ignore:.*attribute `retry_after`")  # ptb's own warning with PTB_TIMEDELTA=0
+@pytest.mark.parametrize("timedelta_periods", ["1", "0"])
+def test_a_429_s_wait_is_read_in_seconds_whichever_way_ptb_gives_time_periods(monkeypatch, timedelta_periods):
+    from telegram.error import RetryAfter
+
+    monkeypatch.setenv("PTB_TIMEDELTA", timedelta_periods)
+    assert _retry_after_seconds(RetryAfter(600)) == 600.0
+    assert _retry_after_seconds(RetryAfter(-3)) == 0.0
+
+
+def test_the_app_opts_in_to_ptb_s_timedelta_periods_unless_told_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, warnings; warnings.simplefilter('error'); import bot.telegram; "
+            "from telegram.error import RetryAfter; RetryAfter(5); print(os.environ['PTB_TIMEDELTA'])")
+    env = {k: v for k, v in os.environ.items() if k != "PTB_TIMEDELTA"}
+    # a 429 raises no deprecation warning (made an error here) once the app is imported
+    opted = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert opted.stdout.strip() == "1"
+    told = subprocess.run([sys.executable, "-c", code.replace("warnings.simplefilter('error'); ", "")],
+                          env={**env, "PTB_TIMEDELTA": "false"}, capture_output=True, text=True, check=True)
+    assert told.stdout.strip() == "false"
