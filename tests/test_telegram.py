@@ -656,13 +656,17 @@ def test_the_app_opts_in_to_ptb_s_timedelta_periods_unless_told_otherwise():
     import os
     import subprocess
     import sys
+    from pathlib import Path
 
-    code = ("import os, warnings; warnings.simplefilter('error'); import bot.telegram; "
-            "from telegram.error import RetryAfter; RetryAfter(5); print(os.environ['PTB_TIMEDELTA'])")
+    code = ("import os, warnings; import bot.telegram; from telegram.error import RetryAfter; "
+            "warnings.simplefilter('error'); RetryAfter(5); print(os.environ['PTB_TIMEDELTA'])")
     env = {k: v for k, v in os.environ.items() if k != "PTB_TIMEDELTA"}
+    root = Path(__file__).resolve().parents[1]
+
+    def run(env: dict[str, str], code: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
     # a 429 raises no deprecation warning (made an error here) once the app is imported
-    opted = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert opted.stdout.strip() == "1"
-    told = subprocess.run([sys.executable, "-c", code.replace("warnings.simplefilter('error'); ", "")],
-                          env={**env, "PTB_TIMEDELTA": "false"}, capture_output=True, text=True, check=True)
-    assert told.stdout.strip() == "false"
+    assert run(env, code) == "1"
+    assert run({**env, "PTB_TIMEDELTA": "false"}, code.replace("warnings.simplefilter('error'); ", "")) == "false"
