@@ -16,6 +16,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import LinearSVC
+from sklearn.utils.class_weight import compute_class_weight
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -52,19 +53,17 @@ def calibrated_svm(
 
 
 def balanced_weights(y: np.ndarray, labels: List[str], factors: Dict[str, float]) -> Union[str, Dict[int, float]]:
-    """sklearn's "balanced" class weights of the integer targets `y` (n / (classes * count)), each
+    """scikit-learn's "balanced" class weights of the integer targets `y` (indices into `labels`), each
     multiplied by its label's factor in `factors` (1 where not given). No factors: "balanced" itself
     (sklearn then weighs each calibration fold by its own counts, as it always did)."""
     if not factors:
         return "balanced"
-    classes, counts = np.unique(y, return_counts=True)
-    unknown = set(factors) - {labels[int(c)] for c in classes}
+    unknown = set(factors) - set(labels)
     if unknown:
         logger.warning("class_weights: no examples of %s in this training data", ", ".join(sorted(unknown)))
-    return {
-        int(c): len(y) / (len(classes) * int(n)) * float(factors.get(labels[int(c)], 1.0))
-        for c, n in zip(classes, counts)
-    }
+    classes = np.unique(y)
+    weights = compute_class_weight("balanced", classes=classes, y=y)
+    return {int(c): float(w) * float(factors.get(labels[int(c)], 1.0)) for c, w in zip(classes, weights)}
 
 
 # The only types a saved model may contain besides sklearn's public estimators, numpy and builtins.
